@@ -1,0 +1,293 @@
+package ringnet
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringnet/ringnet/internal/stream"
+)
+
+// Conn is a TCP connection served by an io_uring loop. It implements
+// net.Conn with the semantics of *net.TCPConn.
+type Conn struct {
+	s     *stream.Stream
+	net   string
+	laddr net.Addr
+	raddr net.Addr
+}
+
+var (
+	_ net.Conn     = (*Conn)(nil)
+	_ syscall.Conn = (*Conn)(nil)
+)
+
+func newConn(s *stream.Stream, network string) *Conn {
+	c := &Conn{s: s, net: network}
+	_ = s.WithFD(func(fd int) error {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			c.laddr = sockaddrToTCP(sa)
+		}
+		if sa, err := unix.Getpeername(fd); err == nil {
+			c.raddr = sockaddrToTCP(sa)
+		}
+		return nil
+	})
+	return c
+}
+
+// setupAccepted applies what net does to every accepted TCP connection:
+// TCP_NODELAY on, and keep-alive probes every 15 seconds unless disabled.
+func (c *Conn) setupAccepted(keepAlive time.Duration) {
+	_ = c.SetNoDelay(true)
+	if keepAlive >= 0 {
+		if keepAlive == 0 {
+			keepAlive = defaultKeepAlive
+		}
+		_ = c.SetKeepAlive(true)
+		_ = c.SetKeepAlivePeriod(keepAlive)
+	}
+}
+
+func sockaddrToTCP(sa unix.Sockaddr) *net.TCPAddr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+	case *unix.SockaddrInet6:
+		a := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
+		if sa.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
+				a.Zone = ifi.Name
+			}
+		}
+		return a
+	}
+	return nil
+}
+
+// opErr wraps err the way net wraps the errors of a TCP connection.
+func (c *Conn) opErr(op string, err error) error {
+	switch e := err.(type) {
+	case syscall.Errno:
+		err = os.NewSyscallError(op, e)
+	default:
+		if err == stream.ErrClosed {
+			err = net.ErrClosed
+		}
+	}
+	return &net.OpError{Op: op, Net: c.net, Source: c.laddr, Addr: c.raddr, Err: err}
+}
+
+// Read reads data from the connection. At the end of the stream it
+// returns a bare io.EOF.
+func (c *Conn) Read(b []byte) (int, error) {
+	n, err := c.s.Read(b)
+	if err != nil && err != io.EOF {
+		err = c.opErr("read", err)
+	}
+	return n, err
+}
+
+// Write writes all of b to the connection or returns an error saying why
+// it could not. Bytes are handed to the loop, which sends them in order;
+// Write blocks only while too many written bytes are still unsent.
+// Concurrent Writes never interleave their bytes.
+func (c *Conn) Write(b []byte) (int, error) {
+	n, err := c.s.Write(b)
+	if err != nil {
+		err = c.opErr("write", err)
+	}
+	return n, err
+}
+
+// Close closes the connection: pending Reads and Writes return
+// net.ErrClosed, bytes already written are still sent (for up to five
+// seconds), and the peer then sees the connection end.
+func (c *Conn) Close() error {
+	if err := c.s.Close(); err != nil {
+		return c.opErr("close", err)
+	}
+	return nil
+}
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.laddr }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if c.s.Closed() {
+		return c.opErr("set", stream.ErrClosed)
+	}
+	c.s.SetReadDeadline(t)
+	c.s.SetWriteDeadline(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for Reads, including one already
+// blocked; a past deadline makes it return at once.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.s.Closed() {
+		return c.opErr("set", stream.ErrClosed)
+	}
+	c.s.SetReadDeadline(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for Writes, including one already
+// blocked.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.s.Closed() {
+		return c.opErr("set", stream.ErrClosed)
+	}
+	c.s.SetWriteDeadline(t)
+	return nil
+}
+
+// CloseRead shuts down the reading side: Read returns io.EOF once the bytes
+// already received are consumed.
+func (c *Conn) CloseRead() error {
+	if c.s.Closed() {
+		return c.opErr("close", stream.ErrClosed)
+	}
+	err := c.s.WithFD(func(fd int) error { return unix.Shutdown(fd, unix.SHUT_RD) })
+	c.s.ShutRead()
+	if err != nil {
+		return c.opErr("close", err)
+	}
+	return nil
+}
+
+// CloseWrite shuts down the writing side once the bytes already written
+// are sent; the peer then reads io.EOF. Later Writes fail.
+func (c *Conn) CloseWrite() error {
+	if err := c.s.CloseWrite(); err != nil {
+		return c.opErr("close", err)
+	}
+	return nil
+}
+
+func (c *Conn) setsockopt(level, opt, value int) error {
+	err := c.s.WithFD(func(fd int) error { return unix.SetsockoptInt(fd, level, opt, value) })
+	if err != nil {
+		if errno, ok := err.(syscall.Errno); ok {
+			err = os.NewSyscallError("setsockopt", errno)
+		}
+		return c.opErr("set", err)
+	}
+	return nil
+}
+
+func boolint(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SetNoDelay controls Nagle's algorithm; it is off (no delay) by default.
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_NODELAY, boolint(noDelay))
+}
+
+// SetKeepAlive enables or disables keep-alive probes.
+func (c *Conn) SetKeepAlive(keepalive bool) error {
+	return c.setsockopt(unix.SOL_SOCKET, unix.SO_KEEPALIVE, boolint(keepalive))
+}
+
+// SetKeepAlivePeriod sets the idle time before the first probe and the
+// interval between probes, rounded up to whole seconds.
+func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs); err != nil {
+		return err
+	}
+	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+}
+
+// SetLinger sets what Close does with unsent data, as
+// net.TCPConn.SetLinger: negative lingers in the background (the default),
+// zero discards it and resets the connection, positive lingers that many
+// seconds.
+func (c *Conn) SetLinger(sec int) error {
+	l := unix.Linger{}
+	if sec >= 0 {
+		l.Onoff, l.Linger = 1, int32(sec)
+	}
+	err := c.s.WithFD(func(fd int) error { return unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &l) })
+	if err != nil {
+		if errno, ok := err.(syscall.Errno); ok {
+			err = os.NewSyscallError("setsockopt", errno)
+		}
+		return c.opErr("set", err)
+	}
+	return nil
+}
+
+// SetReadBuffer sets the size of the kernel's receive buffer.
+func (c *Conn) SetReadBuffer(bytes int) error {
+	return c.setsockopt(unix.SOL_SOCKET, unix.SO_RCVBUF, bytes)
+}
+
+// SetWriteBuffer sets the size of the kernel's send buffer.
+func (c *Conn) SetWriteBuffer(bytes int) error {
+	return c.setsockopt(unix.SOL_SOCKET, unix.SO_SNDBUF, bytes)
+}
+
+// SyscallConn returns a raw network connection for socket options. Its
+// Control runs while the fd is guaranteed open; Read and Write wait for
+// readiness with poll(2), since the loop, not Go's netpoller, owns the
+// socket.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	if c.s.Closed() {
+		return nil, syscall.EINVAL
+	}
+	return rawConn{c}, nil
+}
+
+type rawConn struct{ c *Conn }
+
+func (r rawConn) Control(f func(fd uintptr)) error {
+	err := r.c.s.WithFD(func(fd int) error { f(uintptr(fd)); return nil })
+	if err != nil {
+		return r.c.opErr("raw-control", err)
+	}
+	return nil
+}
+
+func (r rawConn) Read(f func(fd uintptr) bool) error { return r.wait("raw-read", unix.POLLIN, f) }
+
+func (r rawConn) Write(f func(fd uintptr) bool) error { return r.wait("raw-write", unix.POLLOUT, f) }
+
+func (r rawConn) wait(op string, events int16, f func(fd uintptr) bool) error {
+	for {
+		done := false
+		err := r.c.s.WithFD(func(fd int) error {
+			if f(uintptr(fd)) {
+				done = true
+				return nil
+			}
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+			_, err := unix.Poll(pfd, 10)
+			if err == unix.EINTR {
+				err = nil
+			}
+			return err
+		})
+		if err != nil {
+			return r.c.opErr(op, err)
+		}
+		if done {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,23 @@
+// Package ringnet is a drop-in replacement for Go's net.Listener and
+// net.Conn that moves a server's socket I/O onto io_uring.
+//
+//	ln, err := ringnet.Listen("tcp", ":8080") // instead of net.Listen
+//	...
+//	http.Serve(ln, handler)
+//
+// Every connection belongs to one of a few event loops (one per CPU by
+// default, package loop), each owning an io_uring instance: accepts and
+// receives are multishot operations, received bytes land in a
+// provided-buffer ring and are copied into the connection's queue, and the
+// sends of many connections are submitted with one io_uring_enter call.
+// User goroutines hand work to a loop through a queue and wake it through
+// an eventfd only when it sleeps (package wake).
+//
+// Conn behaves as *net.TCPConn does: Read returns a bare io.EOF at the end
+// of the stream and every other error as a *net.OpError; deadlines apply
+// to Reads and Writes already blocked and time out with an error that
+// satisfies errors.Is(err, os.ErrDeadlineExceeded); Close unblocks pending
+// calls with net.ErrClosed.
+//
+// This root package holds the public API only; it never touches a ring.
+package ringnet

@@ -1,0 +1,477 @@
+// Package stream holds the state of one connected byte stream that is shared
+// between the goroutines of its user (Read, Write, deadlines, Close) and the
+// event loop that moves its bytes (loop/ for io_uring, fallback/ for
+// readiness polling).
+//
+// It owns the receive queue, the send queue, the deadlines and the blocking
+// of user goroutines. It never makes a system call on the socket and never
+// touches a ring: the loop that drives a Stream is told what to do through
+// the Kicker it registered, and reports back through the Deliver*/Send*
+// methods. The file descriptor is held here only so that user-side socket
+// options and the loop's final close cannot race (see WithFD and ReleaseFD).
+package stream
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Requests a Stream makes of its loop, as bits OR-ed into one word so that
+// many requests between two loop iterations cost one queue entry.
+const (
+	ReqFlush      uint32 = 1 << iota // queued send data waits
+	ReqResume                        // reader drained below the low-water mark; receive again
+	ReqCloseWrite                    // half-close after queued data is sent
+	ReqClose                         // user closed: flush, stop receiving, close the fd
+	ReqAbort                         // close now: give up on unsent data
+)
+
+// Kicker is implemented by the loop side of a Stream: Kick must queue the
+// stream for its loop (once per batch of requests) and wake the loop.
+type Kicker interface {
+	Kick(s *Stream)
+}
+
+// Limits on buffered bytes. They bound the memory of a connection whose
+// peer or user does not keep up.
+const (
+	RecvHighWater = 256 << 10 // receiving pauses above this many unread bytes
+	RecvLowWater  = 64 << 10  // and resumes below this many
+	SendHighWater = 256 << 10 // Write blocks while this many bytes are unsent
+
+	// LingerTimeout bounds how long Close keeps trying to send data
+	// that was written before it.
+	LingerTimeout = 5 * time.Second
+
+	smallBuf = 4 << 10
+)
+
+// ErrClosed is returned after Close; the root package maps it to net.ErrClosed.
+var ErrClosed = errors.New("use of closed stream")
+
+// ErrWriteShut is returned by Write after CloseWrite.
+var ErrWriteShut = syscall.EPIPE
+
+var smallPool = sync.Pool{New: func() any { b := make([]byte, 0, smallBuf); return &b }}
+
+func getSmall() []byte { return (*smallPool.Get().(*[]byte))[:0] }
+
+func putSmall(b []byte) {
+	if cap(b) == smallBuf {
+		b = b[:0]
+		smallPool.Put(&b)
+	}
+}
+
+// Stream is the shared state of one connection. The zero value is not
+// usable: use New.
+type Stream struct {
+	req    atomic.Uint32 // pending Req* bits; the loop swaps them to zero
+	closed atomic.Bool
+	kick   Kicker
+
+	rmu sync.Mutex // serialises readers: one waits at a time
+	wmu sync.Mutex // serialises writers: a Write's bytes stay contiguous
+
+	rdl, wdl     atomic.Int64 // deadlines, UnixNano; 0 means none
+	rwake, wwake chan struct{}
+	rtimer       *time.Timer // owned by the reader holding rmu
+	wtimer       *time.Timer // owned by the writer holding wmu
+
+	mu      sync.Mutex // guards everything below
+	rbuf    []byte     // received, unread bytes are rbuf[roff:]
+	roff    int
+	rerr    error // io.EOF or a syscall.Errno, reported once rbuf is drained
+	rpaused bool  // the loop stopped receiving at the high-water mark
+
+	wpend   []byte // bytes written but not yet handed to the loop
+	wfly    []byte // bytes the loop is sending; wfly[woff:] are unsent
+	woff    int
+	sending bool  // the loop owns wfly
+	werr    error // first send error, reported by every later Write
+	wshut   bool  // CloseWrite was called
+
+	fdmu     sync.RWMutex
+	fd       int
+	fdClosed bool
+}
+
+// New returns the Stream of a connected socket fd, driven by k.
+func New(fd int, k Kicker) *Stream {
+	return &Stream{
+		fd:    fd,
+		kick:  k,
+		rwake: make(chan struct{}, 1),
+		wwake: make(chan struct{}, 1),
+	}
+}
+
+// request records req bits and kicks the loop if none were pending.
+func (s *Stream) request(req uint32) {
+	if s.req.Or(req) == 0 {
+		s.kick.Kick(s)
+	}
+}
+
+// TakeRequests is called by the loop: it returns and clears the pending
+// request bits.
+func (s *Stream) TakeRequests() uint32 { return s.req.Swap(0) }
+
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wait blocks until ch is poked or the deadline dl passes. It returns false
+// if the deadline had already passed.
+func wait(ch chan struct{}, dl *atomic.Int64, timer **time.Timer) {
+	d := dl.Load()
+	if d == 0 {
+		<-ch
+		return
+	}
+	dur := time.Duration(d - time.Now().UnixNano())
+	if dur <= 0 {
+		return
+	}
+	t := *timer
+	if t == nil {
+		t = time.NewTimer(dur)
+		*timer = t
+	} else {
+		t.Reset(dur)
+	}
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+	t.Stop()
+}
+
+func expired(dl *atomic.Int64) bool {
+	d := dl.Load()
+	return d != 0 && time.Now().UnixNano() >= d
+}
+
+// Read copies received bytes into p, blocking until some arrive, the
+// stream ends, the read deadline passes or the stream is closed. Errors are
+// ErrClosed, os.ErrDeadlineExceeded, io.EOF or a syscall.Errno.
+func (s *Stream) Read(p []byte) (int, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	for {
+		if s.closed.Load() {
+			return 0, ErrClosed
+		}
+		if expired(&s.rdl) {
+			return 0, os.ErrDeadlineExceeded
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		s.mu.Lock()
+		if n := copy(p, s.rbuf[s.roff:]); n > 0 {
+			s.roff += n
+			unread := len(s.rbuf) - s.roff
+			if unread == 0 {
+				if cap(s.rbuf) == smallBuf {
+					putSmall(s.rbuf)
+				}
+				s.rbuf, s.roff = nil, 0
+			}
+			resume := s.rpaused && unread < RecvLowWater
+			if resume {
+				s.rpaused = false
+			}
+			s.mu.Unlock()
+			if resume {
+				s.request(ReqResume)
+			}
+			return n, nil
+		}
+		err := s.rerr
+		s.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		wait(s.rwake, &s.rdl, &s.rtimer)
+	}
+}
+
+// Write queues all of p for sending, blocking while more than SendHighWater
+// bytes are unsent. It returns the number of bytes queued; if that is less
+// than len(p) the error says why (ErrClosed, os.ErrDeadlineExceeded, a
+// syscall.Errno from an earlier send).
+func (s *Stream) Write(p []byte) (int, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	n := 0
+	for {
+		if s.closed.Load() {
+			return n, ErrClosed
+		}
+		if expired(&s.wdl) {
+			return n, os.ErrDeadlineExceeded
+		}
+		s.mu.Lock()
+		if s.werr != nil || s.wshut {
+			err := s.werr
+			if err == nil {
+				err = ErrWriteShut
+			}
+			s.mu.Unlock()
+			return n, err
+		}
+		if n == len(p) {
+			s.mu.Unlock()
+			return n, nil
+		}
+		room := SendHighWater - len(s.wpend) - (len(s.wfly) - s.woff)
+		flush := false
+		if room > 0 {
+			take := min(room, len(p)-n)
+			if s.wpend == nil && take <= smallBuf {
+				s.wpend = getSmall()
+			}
+			s.wpend = append(s.wpend, p[n:n+take]...)
+			n += take
+			flush = !s.sending
+		}
+		s.mu.Unlock()
+		if flush {
+			s.request(ReqFlush)
+		}
+		if n == len(p) {
+			return n, nil
+		}
+		wait(s.wwake, &s.wdl, &s.wtimer)
+	}
+}
+
+// SetReadDeadline sets the read deadline; a blocked Read re-evaluates it at once.
+func (s *Stream) SetReadDeadline(t time.Time) {
+	s.rdl.Store(unixNano(t))
+	poke(s.rwake)
+}
+
+// SetWriteDeadline sets the write deadline; a blocked Write re-evaluates it at once.
+func (s *Stream) SetWriteDeadline(t time.Time) {
+	s.wdl.Store(unixNano(t))
+	poke(s.wwake)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	n := t.UnixNano()
+	if n == 0 {
+		n = -1 // a real (ancient) deadline, not "none"
+	}
+	return n
+}
+
+// Closed reports whether Close has been called.
+func (s *Stream) Closed() bool { return s.closed.Load() }
+
+// Close marks the stream closed, unblocks its readers and writers and asks
+// the loop to flush what was written and close the socket. A second Close
+// returns ErrClosed.
+func (s *Stream) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	poke(s.rwake)
+	poke(s.wwake)
+	s.mu.Lock()
+	unsent := len(s.wpend) > 0 || s.sending
+	s.mu.Unlock()
+	s.request(ReqClose)
+	if unsent {
+		time.AfterFunc(LingerTimeout, func() { s.request(ReqAbort) })
+	}
+	return nil
+}
+
+// CloseWrite makes later Writes fail and asks the loop to shut down the
+// sending side once queued bytes are sent.
+func (s *Stream) CloseWrite() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.mu.Lock()
+	s.wshut = true
+	s.mu.Unlock()
+	s.request(ReqCloseWrite)
+	return nil
+}
+
+// ShutRead makes Read report io.EOF once the bytes already received are read.
+func (s *Stream) ShutRead() {
+	s.mu.Lock()
+	if s.rerr == nil {
+		s.rerr = io.EOF
+	}
+	s.mu.Unlock()
+	poke(s.rwake)
+}
+
+// WithFD runs f with the socket fd, unless the loop has closed it.
+func (s *Stream) WithFD(f func(fd int) error) error {
+	s.fdmu.RLock()
+	defer s.fdmu.RUnlock()
+	if s.fdClosed {
+		return ErrClosed
+	}
+	return f(s.fd)
+}
+
+// FD returns the socket fd for the loop's own use.
+func (s *Stream) FD() int { return s.fd }
+
+// ReleaseFD is called by the loop when it is about to close the fd: after
+// it returns, WithFD no longer hands the fd out.
+func (s *Stream) ReleaseFD() int {
+	s.fdmu.Lock()
+	s.fdClosed = true
+	s.fdmu.Unlock()
+	return s.fd
+}
+
+// --- loop side -------------------------------------------------------------
+
+// Deliver appends received bytes. It reports whether the loop should stop
+// receiving because the unread bytes passed the high-water mark; the
+// stream then counts as paused until a reader drains it (ReqResume).
+func (s *Stream) Deliver(b []byte) (pause bool) {
+	s.mu.Lock()
+	if s.rbuf == nil && len(b) <= smallBuf {
+		s.rbuf = getSmall()
+	}
+	s.rbuf = append(s.rbuf, b...)
+	if len(s.rbuf)-s.roff >= RecvHighWater && !s.rpaused {
+		s.rpaused = true
+		pause = true
+	}
+	s.mu.Unlock()
+	poke(s.rwake)
+	return pause
+}
+
+// RecvPaused reports whether receiving is paused at the high-water mark.
+func (s *Stream) RecvPaused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rpaused
+}
+
+// DeliverEnd records the end of the received stream: io.EOF or a
+// syscall.Errno. Bytes received before it are still read first.
+func (s *Stream) DeliverEnd(err error) {
+	s.mu.Lock()
+	if s.rerr == nil {
+		s.rerr = err
+	}
+	s.mu.Unlock()
+	poke(s.rwake)
+}
+
+// RecvEnded reports whether the receive side has ended (EOF or error).
+func (s *Stream) RecvEnded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rerr != nil
+}
+
+// NextSend returns the bytes the loop should send now, or nil if there are
+// none or a send is already in flight. The returned slice stays valid and
+// unmoved until SendDone or SendFailed.
+func (s *Stream) NextSend() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sending {
+		return nil
+	}
+	return s.swapLocked()
+}
+
+func (s *Stream) swapLocked() []byte {
+	if len(s.wpend) == 0 || s.werr != nil {
+		return nil
+	}
+	s.wfly, s.wpend = s.wpend, s.wfly[:0]
+	if cap(s.wpend) == 0 {
+		s.wpend = nil
+	}
+	s.woff = 0
+	s.sending = true
+	return s.wfly
+}
+
+// SendDone records that n bytes of the in-flight send went out and returns
+// what to send next (the rest, or newly queued bytes), or nil when the
+// queue is empty.
+func (s *Stream) SendDone(n int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.woff += n
+	poke(s.wwake)
+	if s.woff < len(s.wfly) {
+		return s.wfly[s.woff:]
+	}
+	s.sending = false
+	fly := s.wfly
+	s.wfly, s.woff = nil, 0
+	if next := s.swapLocked(); next != nil {
+		putSmall(fly)
+		return next
+	}
+	putSmall(fly)
+	if cap(s.wpend) == smallBuf && len(s.wpend) == 0 {
+		putSmall(s.wpend)
+		s.wpend = nil
+	}
+	return nil
+}
+
+// SendFailed records a send error (a syscall.Errno, or ErrClosed when the
+// loop gave up on unsent bytes); queued bytes are dropped and every later
+// Write reports the error.
+func (s *Stream) SendFailed(err error) {
+	s.mu.Lock()
+	if s.werr == nil {
+		s.werr = err
+	}
+	s.sending = false
+	s.wpend, s.wfly, s.woff = nil, nil, 0
+	s.mu.Unlock()
+	poke(s.wwake)
+}
+
+// SendIdle reports whether nothing is queued or in flight.
+func (s *Stream) SendIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.sending && (len(s.wpend) == 0 || s.werr != nil)
+}
+
+// Buffered reports the unread received bytes and the unsent bytes, for
+// tests and statistics.
+func (s *Stream) Buffered() (unread, unsent int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rbuf) - s.roff, len(s.wpend) + len(s.wfly) - s.woff
+}

@@ -1,0 +1,239 @@
+//go:build linux
+
+package loop
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringnet/ringnet/internal/stream"
+)
+
+// Config sets the shape of a Group. The zero value means the defaults.
+type Config struct {
+	Loops       int    // event loops; 0 means runtime.GOMAXPROCS(0)
+	RingEntries uint32 // submission queue entries per ring (the completion queue has 4×)
+	Buffers     uint16 // provided buffers per loop, a power of two
+	BufferSize  int    // bytes per provided buffer
+}
+
+// Defaults.
+const (
+	DefaultRingEntries = 1024
+	DefaultBuffers     = 512
+	DefaultBufferSize  = 16 << 10
+)
+
+func (c Config) withDefaults() Config {
+	if c.Loops <= 0 {
+		c.Loops = runtime.GOMAXPROCS(0)
+	}
+	if c.RingEntries == 0 {
+		c.RingEntries = DefaultRingEntries
+	}
+	if c.Buffers == 0 {
+		c.Buffers = DefaultBuffers
+	}
+	if c.BufferSize <= 0 {
+		c.BufferSize = DefaultBufferSize
+	}
+	return c
+}
+
+// Group is a set of loops, one per CPU by default, shared by every
+// listener and connection made with the same Config. It starts with its
+// first user and stops, releasing every ring, when its last listener and
+// connection are gone.
+type Group struct {
+	cfg   Config
+	loops []*Loop
+	refs  atomic.Int64
+	next  atomic.Uint32
+}
+
+var (
+	groupsMu sync.Mutex
+	groups   = map[Config]*Group{}
+	stopping []*Loop // loops told to stop, which may still be exiting
+)
+
+// Acquire returns the running group for cfg, starting it if needed. The
+// caller owns one reference and must Release it.
+func Acquire(cfg Config) (*Group, error) {
+	cfg = cfg.withDefaults()
+	groupsMu.Lock()
+	defer groupsMu.Unlock()
+	if g := groups[cfg]; g != nil {
+		g.refs.Add(1)
+		return g, nil
+	}
+	g := &Group{cfg: cfg}
+	for i := 0; i < cfg.Loops; i++ {
+		l, err := newLoop(i, g, cfg)
+		if err != nil {
+			for _, l := range g.loops {
+				l.release()
+			}
+			return nil, err
+		}
+		g.loops = append(g.loops, l)
+	}
+	g.refs.Store(1)
+	groups[cfg] = g
+	for _, l := range g.loops {
+		go l.run()
+	}
+	return g, nil
+}
+
+func (g *Group) acquire() { g.refs.Add(1) }
+
+// Release drops one reference; the last one stops the loops.
+func (g *Group) Release() { g.release() }
+
+func (g *Group) release() {
+	if g.refs.Add(-1) != 0 {
+		return
+	}
+	groupsMu.Lock()
+	if g.refs.Load() != 0 { // re-acquired meanwhile through the map
+		groupsMu.Unlock()
+		return
+	}
+	if groups[g.cfg] == g {
+		delete(groups, g.cfg)
+	}
+	stopping = append(stopping, g.loops...)
+	groupsMu.Unlock()
+	for _, l := range g.loops {
+		l.stop()
+	}
+}
+
+// WaitStopped blocks until every loop that was told to stop has exited and
+// released its ring. Tests use it before counting goroutines and fds.
+func WaitStopped() {
+	groupsMu.Lock()
+	ls := stopping
+	stopping = nil
+	groupsMu.Unlock()
+	for _, l := range ls {
+		<-l.done
+	}
+}
+
+// Running returns the groups that are running now.
+func Running() []*Group {
+	groupsMu.Lock()
+	defer groupsMu.Unlock()
+	out := make([]*Group, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g)
+	}
+	return out
+}
+
+// Loops returns the group's loops.
+func (g *Group) Loops() []*Loop { return g.loops }
+
+// pick returns a loop in round-robin order.
+func (g *Group) pick() *Loop {
+	return g.loops[int(g.next.Add(1))%len(g.loops)]
+}
+
+// Listener accepts connections from a listening socket on every loop of a
+// group: each loop keeps a multishot accept armed on the shared socket and
+// owns the connections it accepts.
+type Listener struct {
+	g       *Group
+	fd      int
+	q       *stream.AcceptQueue
+	slots   []uint32 // per loop: the listener's slot in that loop
+	closing atomic.Bool
+	pending atomic.Int32 // loops that still hold the socket
+	closeMu sync.Mutex
+}
+
+// Listen starts accepting on the listening socket fd, which the Listener
+// then owns (it is closed by Close). The Listener holds a reference on g
+// until it is closed.
+func (g *Group) Listen(fd int) *Listener {
+	g.acquire()
+	ln := &Listener{g: g, fd: fd, q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops))}
+	ln.pending.Store(int32(len(g.loops)))
+	for _, l := range g.loops {
+		l.post(func() { l.addListener(ln) })
+	}
+	return ln
+}
+
+// Accept returns the next accepted connection (its fd is s.FD()), or the
+// errno an accept failed with, stream.ErrClosed after Close, or
+// os.ErrDeadlineExceeded.
+func (ln *Listener) Accept() (*stream.Stream, error) {
+	a, err := ln.q.Pop()
+	if err != nil {
+		return nil, err
+	}
+	if a.Err != nil {
+		for _, l := range ln.g.loops {
+			l.post(func() { l.rearmAccept(ln) })
+		}
+		return nil, a.Err
+	}
+	return a.Stream, nil
+}
+
+// Queue returns the accept queue (for deadlines).
+func (ln *Listener) Queue() *stream.AcceptQueue { return ln.q }
+
+// FD returns the listening socket.
+func (ln *Listener) FD() int { return ln.fd }
+
+// Close stops accepting, closes connections accepted but not yet taken,
+// and closes the socket once no loop refers to it. A second Close returns
+// stream.ErrClosed.
+func (ln *Listener) Close() error {
+	if ln.closing.Swap(true) {
+		return stream.ErrClosed
+	}
+	for _, a := range ln.q.Close() {
+		if a.Stream != nil {
+			_ = a.Stream.Close()
+		}
+	}
+	// Shut the socket down now so that connections still in the kernel's
+	// backlog are refused at once, as with net.Listener.
+	_ = unix.Shutdown(ln.fd, unix.SHUT_RD)
+	for _, l := range ln.g.loops {
+		l.post(func() { l.closeListener(ln) })
+	}
+	return nil
+}
+
+func (ln *Listener) loopDone() {
+	if ln.pending.Add(-1) == 0 {
+		_ = unix.Close(ln.fd)
+		ln.g.release()
+	}
+}
+
+// Adopt hands a connected socket (from a dial) to one of the group's
+// loops; the returned stream owns fd.
+func (g *Group) Adopt(fd int) *stream.Stream {
+	l := g.pick()
+	done := make(chan *stream.Stream, 1)
+	l.post(func() { done <- l.adopt(fd) })
+	return <-done
+}
+
+// IsTemporary reports whether an accept error is one a server should
+// back off from and retry.
+func IsTemporary(err error) bool {
+	errno, ok := err.(syscall.Errno)
+	return ok && (errno.Temporary() || errno == syscall.ENOBUFS || errno == syscall.ENOMEM)
+}

@@ -1,0 +1,635 @@
+//go:build linux
+
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/godzie44/go-uring/uring"
+	"golang.org/x/sys/unix"
+
+	"github.com/ringnet/ringnet/internal/stream"
+	"github.com/ringnet/ringnet/wake"
+)
+
+// Loop is one event loop: one goroutine that owns one io_uring instance,
+// its provided-buffer ring and its eventfd. Everything below the mutex
+// line is touched only by that goroutine.
+type Loop struct {
+	id    int
+	group *Group
+	ring  *uring.Ring
+	bufs  *bufRing
+	wake  *wake.Handle
+	waker wake.Carrier
+	sig   wake.Signal
+	poll  *os.File        // a dup of the ring fd, parked on in Go's netpoller
+	rc    syscall.RawConn // poll's raw conn
+	done  chan struct{}   // closed when the goroutine has exited
+
+	mu      sync.Mutex
+	kicked  []*conn      // conns with pending stream requests
+	funcs   []func()     // other work posted by user goroutines
+	nposted atomic.Int32 // len(kicked)+len(funcs), read without mu
+
+	stats Stats
+
+	// loop goroutine only
+	queued    int // SQEs prepared since the last submit
+	wakeBuf   *[8]byte
+	wakeArmed bool
+	conns     []*conn // by slot
+	freeConns []uint32
+	lns       []*lentry // by slot
+	freeLns   []uint32
+	starved   []*conn // receives that ended with ENOBUFS, re-armed as buffers return
+	cqes      []*uring.CQEvent
+	work      []*conn
+	workFuncs []func()
+	stopping  bool
+}
+
+// conn is the loop's side of one connection.
+type conn struct {
+	l    *Loop
+	s    *stream.Stream
+	fd   int
+	slot uint32
+	gen  uint32
+
+	recvArmed, recvCancelled bool
+	sendArmed, sendCancelled bool
+	sendOp                   udOp   // udSend or udPollOut while sendArmed
+	flying                   []byte // memory the in-flight send points at
+	starved                  bool
+	closing, aborting        bool
+	wantShutWr, shutWr       bool
+	dead                     bool
+}
+
+// Kick implements stream.Kicker.
+func (c *conn) Kick(*stream.Stream) {
+	l := c.l
+	l.mu.Lock()
+	l.kicked = append(l.kicked, c)
+	l.nposted.Add(1)
+	l.mu.Unlock()
+	l.notify()
+}
+
+// lentry is a listening socket as one loop sees it.
+type lentry struct {
+	ln        *Listener
+	gen       uint32
+	armed     bool
+	cancelled bool
+	failed    bool // the last accept failed; re-armed when Accept asks
+}
+
+func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
+	ring, err := uring.New(cfg.RingEntries, uring.WithCQSize(cfg.RingEntries*4))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+	}
+	l = &Loop{id: id, group: g, ring: ring, done: make(chan struct{}), wakeBuf: new([8]byte)}
+	defer func() {
+		if err != nil {
+			l.release()
+		}
+	}()
+	if err = checkOps(ring); err != nil {
+		return nil, err
+	}
+	if l.bufs, err = newBufRing(ring.Fd(), cfg.Buffers, cfg.BufferSize, 1); err != nil {
+		return nil, err
+	}
+	if l.wake, err = wake.New(wake.Eventfd); err != nil {
+		return nil, err
+	}
+	l.waker = l.wake.Carrier()
+	pfd, err := unix.FcntlInt(uintptr(ring.Fd()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	if err = unix.SetNonblock(pfd, true); err != nil {
+		_ = unix.Close(pfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	l.poll = os.NewFile(uintptr(pfd), "io_uring")
+	if l.rc, err = l.poll.SyscallConn(); err != nil {
+		return nil, err
+	}
+	l.cqes = make([]*uring.CQEvent, 256)
+	l.stats.Loop = id
+	return l, nil
+}
+
+// release frees what newLoop acquired. The ring must have no operation in
+// flight that points at Go memory.
+func (l *Loop) release() {
+	if l.poll != nil {
+		_ = l.poll.Close()
+	}
+	if l.bufs != nil {
+		l.bufs.unregister(l.ring.Fd())
+	}
+	_ = l.ring.Close()
+	if l.bufs != nil {
+		l.bufs.unmap()
+	}
+	if l.wake != nil {
+		_ = l.wake.Close()
+	}
+}
+
+// notify wakes the loop if it sleeps; otherwise it will see the work anyway.
+func (l *Loop) notify() {
+	l.sig.Notify(l.waker)
+}
+
+// post runs f on the loop goroutine.
+func (l *Loop) post(f func()) {
+	l.mu.Lock()
+	l.funcs = append(l.funcs, f)
+	l.nposted.Add(1)
+	l.mu.Unlock()
+	l.notify()
+}
+
+func (l *Loop) run() {
+	defer close(l.done)
+	l.prepWakeRead()
+	l.wakeArmed = true
+	for {
+		l.drainPosted()
+		if l.stopping {
+			l.shutdown()
+			return
+		}
+		if l.queued > 0 {
+			l.submit()
+		}
+		if l.reap() > 0 || l.queued > 0 || l.nposted.Load() > 0 {
+			continue
+		}
+		l.sig.PrepareSleep()
+		if l.nposted.Load() > 0 || l.cqReady() {
+			l.sig.CancelSleep()
+			continue
+		}
+		l.stats.Sleeps.Add(1)
+		_ = l.rc.Read(func(uintptr) bool { return l.cqReady() })
+		l.sig.Woke()
+	}
+}
+
+func (l *Loop) cqReady() bool {
+	var one [1]*uring.CQEvent
+	return l.ring.PeekCQEventBatch(one[:]) > 0
+}
+
+func (l *Loop) submit() {
+	n := l.queued
+	l.queued = 0
+	for {
+		_, err := l.ring.Submit()
+		l.stats.Enters.Add(1)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.EAGAIN) {
+			// The completion queue is over-full: make room and retry.
+			l.reap()
+			continue
+		}
+		panic("ringnet/loop: io_uring_enter: " + err.Error())
+	}
+	l.stats.SQEs.Add(uint64(n))
+}
+
+func (l *Loop) drainPosted() {
+	if l.nposted.Load() == 0 {
+		return
+	}
+	l.mu.Lock()
+	l.work, l.kicked = l.kicked, l.work[:0]
+	l.workFuncs, l.funcs = l.funcs, l.workFuncs[:0]
+	l.nposted.Store(0)
+	l.mu.Unlock()
+	for _, f := range l.workFuncs {
+		f()
+	}
+	clear(l.workFuncs)
+	for _, c := range l.work {
+		l.service(c)
+	}
+	clear(l.work)
+}
+
+// reap handles every completion waiting in the ring and returns how many.
+func (l *Loop) reap() int {
+	total := 0
+	for {
+		n := l.ring.PeekCQEventBatch(l.cqes)
+		if n == 0 {
+			break
+		}
+		for _, e := range l.cqes[:n] {
+			l.complete(e.UserData, e.Res, e.Flags)
+		}
+		l.ring.AdvanceCQ(uint32(n))
+		total += n
+	}
+	if total > 0 {
+		l.stats.CQEs.Add(uint64(total))
+		l.bufs.commit()
+		l.feedStarved()
+	}
+	return total
+}
+
+func (l *Loop) complete(ud uint64, res int32, flags uint32) {
+	op, gen, slot := unpackUD(ud)
+	switch op {
+	case udWake:
+		l.wakeArmed = false
+		if !l.stopping {
+			l.prepWakeRead()
+			l.wakeArmed = true
+		}
+	case udAccept:
+		l.completeAccept(gen, slot, res, flags)
+	case udRecv:
+		l.completeRecv(l.lookup(gen, slot), res, flags)
+	case udSend, udPollOut:
+		l.completeSend(l.lookup(gen, slot), op, res)
+	case udCancel:
+		// The cancelled operation reports on its own.
+	}
+}
+
+func (l *Loop) lookup(gen, slot uint32) *conn {
+	if int(slot) >= len(l.conns) {
+		return nil
+	}
+	c := l.conns[slot]
+	if c == nil || c.gen != gen {
+		return nil
+	}
+	return c
+}
+
+// --- connections -------------------------------------------------------
+
+// adopt makes the loop own connected socket fd and starts receiving.
+func (l *Loop) adopt(fd int) *stream.Stream {
+	var slot uint32
+	if n := len(l.freeConns); n > 0 {
+		slot = l.freeConns[n-1]
+		l.freeConns = l.freeConns[:n-1]
+	} else {
+		slot = uint32(len(l.conns))
+		l.conns = append(l.conns, nil)
+	}
+	c := &conn{l: l, fd: fd, slot: slot, gen: l.nextGen()}
+	c.s = stream.New(fd, c)
+	l.conns[slot] = c
+	l.group.acquire()
+	l.stats.Conns.Add(1)
+	l.armRecv(c)
+	return c.s
+}
+
+var genCounter atomic.Uint32
+
+func (l *Loop) nextGen() uint32 { return genCounter.Add(1) & 0xffffff }
+
+func (c *conn) ud(op udOp) uint64 { return packUD(op, c.gen, c.slot) }
+
+func (l *Loop) armRecv(c *conn) {
+	if c.recvArmed || c.closing || c.starved || c.s.RecvEnded() || c.s.RecvPaused() {
+		return
+	}
+	l.prepRecvMultishot(c.fd, c.ud(udRecv))
+	c.recvArmed, c.recvCancelled = true, false
+}
+
+func (l *Loop) cancelRecv(c *conn) {
+	if c.recvArmed && !c.recvCancelled {
+		l.prepCancel(c.ud(udRecv))
+		c.recvCancelled = true
+	}
+}
+
+// service acts on the requests a stream posted.
+func (l *Loop) service(c *conn) {
+	req := c.s.TakeRequests()
+	if c.dead {
+		return
+	}
+	if req&stream.ReqAbort != 0 {
+		c.closing, c.aborting = true, true
+	}
+	if req&stream.ReqClose != 0 {
+		c.closing = true
+	}
+	if req&stream.ReqCloseWrite != 0 {
+		c.wantShutWr = true
+	}
+	if req&stream.ReqResume != 0 {
+		l.armRecv(c)
+	}
+	l.trySend(c)
+	l.progressClose(c)
+}
+
+func (l *Loop) trySend(c *conn) {
+	if c.sendArmed || c.aborting {
+		return
+	}
+	if b := c.s.NextSend(); b != nil {
+		l.startSend(c, b)
+		return
+	}
+	if c.wantShutWr && !c.shutWr && c.s.SendIdle() {
+		c.shutWr = true
+		_ = unix.Shutdown(c.fd, unix.SHUT_WR)
+	}
+}
+
+func (l *Loop) startSend(c *conn, b []byte) {
+	c.flying = b
+	l.prepSend(c.fd, b, c.ud(udSend))
+	c.sendArmed, c.sendCancelled, c.sendOp = true, false, udSend
+}
+
+func (l *Loop) completeSend(c *conn, op udOp, res int32) {
+	if c == nil {
+		return
+	}
+	c.sendArmed = false
+	c.flying = nil
+	switch {
+	case c.aborting:
+		c.s.SendFailed(stream.ErrClosed)
+	case op == udPollOut && res >= 0:
+		// Writable again: resend what is left.
+		if b := c.s.SendDone(0); b != nil {
+			l.startSend(c, b)
+		}
+	case res >= 0:
+		if b := c.s.SendDone(int(res)); b != nil {
+			l.startSend(c, b)
+		} else {
+			l.trySend(c)
+		}
+	case res == -int32(unix.EAGAIN) || res == -int32(unix.EINTR):
+		l.prepPollOut(c.fd, c.ud(udPollOut))
+		c.sendArmed, c.sendOp = true, udPollOut
+	default:
+		c.s.SendFailed(syscall.Errno(-res))
+	}
+	l.progressClose(c)
+}
+
+func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
+	if flags&cqeFBuffer != 0 {
+		bid := uint16(flags >> cqeBufShift)
+		l.bufs.take()
+		if c != nil && res > 0 {
+			l.stats.BytesIn.Add(uint64(res))
+			if c.s.Deliver(l.bufs.buf(bid)[:res]) {
+				l.stats.RecvPauses.Add(1)
+				l.cancelRecv(c)
+			}
+		}
+		l.bufs.recycle(bid)
+	}
+	if c == nil || flags&cqeFMore != 0 {
+		return
+	}
+	c.recvArmed = false
+	switch {
+	case res == 0:
+		c.s.DeliverEnd(io.EOF)
+	case res == -int32(unix.ENOBUFS):
+		l.stats.NoBufs.Add(1)
+		if !c.starved {
+			c.starved = true
+			l.starved = append(l.starved, c)
+		}
+	case res == -int32(unix.ECANCELED), res > 0:
+		// Paused, closing, or the kernel ended the multishot: re-armed below
+		// unless paused or closing.
+	case res < 0:
+		c.s.DeliverEnd(syscall.Errno(-res))
+	}
+	if c.closing {
+		l.progressClose(c)
+		return
+	}
+	l.armRecv(c)
+}
+
+// feedStarved re-arms receives that ran out of buffers, no more at once
+// than there are buffers free, oldest first. It runs after completions
+// returned buffers, so it is driven by events, never by a timer or a spin.
+func (l *Loop) feedStarved() {
+	if len(l.starved) == 0 {
+		return
+	}
+	free := int(l.bufs.entries) - int(l.bufs.inUse.Load())
+	i := 0
+	for ; i < len(l.starved) && free > 0; i++ {
+		c := l.starved[i]
+		c.starved = false
+		if !c.dead {
+			l.armRecv(c)
+			free--
+		}
+	}
+	n := copy(l.starved, l.starved[i:])
+	clear(l.starved[n:])
+	l.starved = l.starved[:n]
+}
+
+// progressClose advances a closing connection: flush (unless aborting),
+// stop receiving, and close the fd once no operation refers to it.
+func (l *Loop) progressClose(c *conn) {
+	if !c.closing || c.dead {
+		return
+	}
+	l.cancelRecv(c)
+	if c.aborting && c.sendArmed && !c.sendCancelled {
+		l.prepCancel(c.ud(c.sendOp))
+		c.sendCancelled = true
+	}
+	if c.recvArmed || c.sendArmed {
+		return
+	}
+	if !c.aborting {
+		if b := c.s.NextSend(); b != nil {
+			l.startSend(c, b)
+			return
+		}
+	}
+	c.dead = true
+	if c.starved {
+		for i, s := range l.starved {
+			if s == c {
+				l.starved = append(l.starved[:i], l.starved[i+1:]...)
+				break
+			}
+		}
+	}
+	c.s.SendFailed(stream.ErrClosed)
+	_ = unix.Close(c.s.ReleaseFD())
+	l.conns[c.slot] = nil
+	l.freeConns = append(l.freeConns, c.slot)
+	l.stats.Conns.Add(-1)
+	l.group.release()
+}
+
+// --- listeners ---------------------------------------------------------
+
+func (l *Loop) addListener(ln *Listener) {
+	var slot uint32
+	if n := len(l.freeLns); n > 0 {
+		slot = l.freeLns[n-1]
+		l.freeLns = l.freeLns[:n-1]
+	} else {
+		slot = uint32(len(l.lns))
+		l.lns = append(l.lns, nil)
+	}
+	e := &lentry{ln: ln, gen: l.nextGen()}
+	l.lns[slot] = e
+	ln.slots[l.id] = slot
+	l.armAccept(e, slot)
+}
+
+func (l *Loop) armAccept(e *lentry, slot uint32) {
+	if e.armed || e.ln.closing.Load() {
+		return
+	}
+	l.prepAcceptMultishot(e.ln.fd, packUD(udAccept, e.gen, slot))
+	e.armed, e.cancelled, e.failed = true, false, false
+}
+
+func (l *Loop) listenerEntry(ln *Listener) (*lentry, uint32) {
+	slot := ln.slots[l.id]
+	if int(slot) < len(l.lns) && l.lns[slot] != nil && l.lns[slot].ln == ln {
+		return l.lns[slot], slot
+	}
+	return nil, 0
+}
+
+// rearmAccept re-arms an accept that stopped on an error, when the
+// listener's user asks for the next connection.
+func (l *Loop) rearmAccept(ln *Listener) {
+	if e, slot := l.listenerEntry(ln); e != nil && e.failed {
+		l.armAccept(e, slot)
+	}
+}
+
+func (l *Loop) closeListener(ln *Listener) {
+	e, slot := l.listenerEntry(ln)
+	if e == nil {
+		return
+	}
+	if e.armed {
+		if !e.cancelled {
+			l.prepCancel(packUD(udAccept, e.gen, slot))
+			e.cancelled = true
+		}
+		return
+	}
+	l.dropListener(e, slot)
+}
+
+func (l *Loop) dropListener(e *lentry, slot uint32) {
+	l.lns[slot] = nil
+	l.freeLns = append(l.freeLns, slot)
+	e.ln.loopDone()
+}
+
+func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
+	if int(slot) >= len(l.lns) || l.lns[slot] == nil || l.lns[slot].gen != gen {
+		if res >= 0 {
+			_ = unix.Close(int(res))
+		}
+		return
+	}
+	e := l.lns[slot]
+	if res >= 0 {
+		if e.ln.closing.Load() {
+			_ = unix.Close(int(res))
+		} else {
+			s := l.adopt(int(res))
+			l.stats.Accepts.Add(1)
+			if !e.ln.q.Push(stream.Accepted{Stream: s}) {
+				_ = s.Close()
+			}
+		}
+	}
+	if flags&cqeFMore != 0 {
+		return
+	}
+	e.armed = false
+	if e.ln.closing.Load() {
+		l.dropListener(e, slot)
+		return
+	}
+	if res < 0 {
+		if res == -int32(unix.ECANCELED) {
+			l.armAccept(e, slot)
+			return
+		}
+		// EMFILE, ENFILE, ENOMEM...: tell Accept, and wait for it to ask
+		// again before re-arming, so that an error that persists costs one
+		// completion per Accept call instead of a spin.
+		e.failed = true
+		l.stats.AcceptErrors.Add(1)
+		e.ln.q.Push(stream.Accepted{Err: syscall.Errno(-res)})
+		return
+	}
+	l.armAccept(e, slot)
+}
+
+// --- shutdown ----------------------------------------------------------
+
+func (l *Loop) stop() { l.post(func() { l.stopping = true }) }
+
+// shutdown runs on the loop goroutine once the group has no users left:
+// it takes back the eventfd read (which points at Go memory) and frees
+// the ring.
+func (l *Loop) shutdown() {
+	for _, c := range l.conns {
+		if c != nil && !c.dead {
+			// Unreachable when the group's reference count is right;
+			// close what is left rather than leak it.
+			c.closing, c.aborting = true, true
+			l.progressClose(c)
+		}
+	}
+	if l.queued > 0 {
+		l.submit()
+	}
+	if l.wakeArmed {
+		l.wake.Wake()
+		for l.wakeArmed {
+			if l.reap() == 0 {
+				_ = l.rc.Read(func(uintptr) bool { return l.cqReady() })
+			}
+		}
+	}
+	l.release()
+}

@@ -1,0 +1,62 @@
+//go:build linux
+
+package loop
+
+import "sync/atomic"
+
+// Stats are one loop's counters. They are updated by the loop goroutine
+// with atomic adds and may be read at any time.
+type Stats struct {
+	Loop         int
+	Conns        atomic.Int64  // connections owned now
+	Accepts      atomic.Uint64 // connections accepted
+	AcceptErrors atomic.Uint64 // accepts that failed (EMFILE...)
+	SQEs         atomic.Uint64 // submission entries submitted
+	CQEs         atomic.Uint64 // completions reaped
+	Enters       atomic.Uint64 // io_uring_enter calls
+	Sleeps       atomic.Uint64 // times the loop parked waiting for completions
+	BytesIn      atomic.Uint64 // bytes received
+	RecvPauses   atomic.Uint64 // receives paused at the high-water mark
+	NoBufs       atomic.Uint64 // receives that ran out of provided buffers
+}
+
+// Snapshot is a copy of Stats at one moment.
+type Snapshot struct {
+	Loop           int
+	Conns          int64
+	Accepts        uint64
+	AcceptErrors   uint64
+	SQEs           uint64
+	CQEs           uint64
+	Enters         uint64
+	Sleeps         uint64
+	WakesWritten   uint64 // eventfd writes by producers that found the loop asleep
+	WakesCoalesced uint64 // producer notifications that found it awake and wrote nothing
+	BuffersInUse   int64  // provided buffers held by completions not yet recycled
+	Buffers        int    // provided buffers in the ring
+	BytesIn        uint64
+	RecvPauses     uint64
+	NoBufs         uint64
+}
+
+// Stats returns a snapshot of the loop's counters.
+func (l *Loop) Stats() Snapshot {
+	w := l.sig.Stats()
+	return Snapshot{
+		Loop:           l.id,
+		Conns:          l.stats.Conns.Load(),
+		Accepts:        l.stats.Accepts.Load(),
+		AcceptErrors:   l.stats.AcceptErrors.Load(),
+		SQEs:           l.stats.SQEs.Load(),
+		CQEs:           l.stats.CQEs.Load(),
+		Enters:         l.stats.Enters.Load(),
+		Sleeps:         l.stats.Sleeps.Load(),
+		WakesWritten:   w.Written,
+		WakesCoalesced: w.Coalesced,
+		BuffersInUse:   l.bufs.inUse.Load(),
+		Buffers:        int(l.bufs.entries),
+		BytesIn:        l.stats.BytesIn.Load(),
+		RecvPauses:     l.stats.RecvPauses.Load(),
+		NoBufs:         l.stats.NoBufs.Load(),
+	}
+}

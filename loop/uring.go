@@ -1,0 +1,172 @@
+//go:build linux
+
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/godzie44/go-uring/uring"
+	"golang.org/x/sys/unix"
+)
+
+// io_uring ABI values that go-uring (whose opcode list stops near kernel
+// 5.15) does not define. From include/uapi/linux/io_uring.h.
+const (
+	opPollAdd     = 6
+	opAccept      = 13
+	opAsyncCancel = 14
+	opRead        = 22
+	opSend        = 26
+	opRecv        = 27
+
+	sqeBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT
+
+	acceptMultishot = 1 << 0 // IORING_ACCEPT_MULTISHOT, in sqe.ioprio
+	recvMultishot   = 1 << 1 // IORING_RECV_MULTISHOT, in sqe.ioprio
+
+	cqeFBuffer  = 1 << 0 // IORING_CQE_F_BUFFER
+	cqeFMore    = 1 << 1 // IORING_CQE_F_MORE
+	cqeBufShift = 16     // IORING_CQE_BUFFER_SHIFT
+
+	registerPbufRing   = 22 // IORING_REGISTER_PBUF_RING
+	unregisterPbufRing = 23 // IORING_UNREGISTER_PBUF_RING
+
+	sysIOURingRegister = 427
+)
+
+// requiredOps are the opcodes the loop cannot work without.
+var requiredOps = []struct {
+	code int
+	name string
+}{
+	{opPollAdd, "POLL_ADD"},
+	{opAccept, "ACCEPT"},
+	{opAsyncCancel, "ASYNC_CANCEL"},
+	{opRead, "READ"},
+	{opSend, "SEND"},
+	{opRecv, "RECV"},
+}
+
+// ErrUnsupported wraps the reason the kernel cannot run the loop.
+var ErrUnsupported = errors.New("io_uring: unsupported")
+
+// checkOps probes the ring for every opcode the loop needs.
+func checkOps(r *uring.Ring) error {
+	p, err := r.Probe()
+	if err != nil {
+		return fmt.Errorf("%w: probe: %w", ErrUnsupported, err)
+	}
+	for _, op := range requiredOps {
+		if p.GetOP(op.code).Flags&uring.OpSupportedFlag == 0 {
+			return fmt.Errorf("%w: opcode %s missing", ErrUnsupported, op.name)
+		}
+	}
+	return nil
+}
+
+// User data layout: op (8 bits) | generation (24 bits) | slot (32 bits).
+// Never a Go pointer: a CQE may arrive after its slot was reused, and the
+// generation tells it apart.
+type udOp uint8
+
+const (
+	udWake udOp = iota + 1
+	udAccept
+	udRecv
+	udSend
+	udPollOut
+	udCancel
+)
+
+func packUD(op udOp, gen, slot uint32) uint64 {
+	return uint64(op)<<56 | uint64(gen&0xffffff)<<32 | uint64(slot)
+}
+
+func unpackUD(ud uint64) (op udOp, gen, slot uint32) {
+	return udOp(ud >> 56), uint32(ud>>32) & 0xffffff, uint32(ud)
+}
+
+// sqe returns a zeroed submission entry, submitting queued ones first if
+// the submission queue is full.
+func (l *Loop) sqe() *uring.SQEntry {
+	e, err := l.ring.NextSQE()
+	if err != nil {
+		l.submit()
+		e, err = l.ring.NextSQE()
+		if err != nil {
+			panic("ringnet/loop: submission queue full after submit: " + err.Error())
+		}
+	}
+	*e = uring.SQEntry{}
+	l.queued++
+	return e
+}
+
+func (l *Loop) prepAcceptMultishot(fd int, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opAccept
+	e.Fd = int32(fd)
+	e.IoPrio = acceptMultishot
+	e.OpcodeFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
+	e.UserData = ud
+}
+
+func (l *Loop) prepRecvMultishot(fd int, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opRecv
+	e.Fd = int32(fd)
+	e.IoPrio = recvMultishot
+	e.Flags = sqeBufferSelect
+	e.BufIG = l.bufs.group
+	e.UserData = ud
+}
+
+// prepSend queues a send of b; b must stay alive and unmoved until its CQE
+// (the Stream keeps it until SendDone).
+func (l *Loop) prepSend(fd int, b []byte, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opSend
+	e.Fd = int32(fd)
+	e.Addr = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	e.Len = uint32(len(b))
+	e.OpcodeFlags = unix.MSG_NOSIGNAL
+	e.UserData = ud
+}
+
+func (l *Loop) prepPollOut(fd int, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opPollAdd
+	e.Fd = int32(fd)
+	e.OpcodeFlags = unix.POLLOUT
+	e.UserData = ud
+}
+
+func (l *Loop) prepCancel(target uint64) {
+	e := l.sqe()
+	e.OpCode = opAsyncCancel
+	e.Fd = -1
+	e.Addr = target
+	e.UserData = packUD(udCancel, 0, 0)
+}
+
+// prepWakeRead reads the eventfd through the ring into l.wakeBuf, which
+// lives as long as the Loop.
+func (l *Loop) prepWakeRead() {
+	e := l.sqe()
+	e.OpCode = opRead
+	e.Fd = int32(l.wake.ReadFd())
+	e.Addr = uint64(uintptr(unsafe.Pointer(&l.wakeBuf[0])))
+	e.Len = uint32(len(l.wakeBuf))
+	e.Off = ^uint64(0) // current position: the eventfd is not seekable
+	e.UserData = packUD(udWake, 0, 0)
+}
+
+func ioUringRegister(fd int, op int, arg unsafe.Pointer, n int) error {
+	_, _, errno := unix.Syscall6(sysIOURingRegister, uintptr(fd), uintptr(op), uintptr(arg), uintptr(n), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}

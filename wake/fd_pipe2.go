@@ -1,0 +1,17 @@
+//go:build dragonfly || freebsd || netbsd || openbsd || solaris
+
+package wake
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+func newPipe() (r, w int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return -1, -1, os.NewSyscallError("pipe2", err)
+	}
+	return p[0], p[1], nil
+}

@@ -1,0 +1,7 @@
+//go:build race
+
+package wake
+
+// raceEnabled reports whether the race detector is on; stress tests scale
+// down under it.
+const raceEnabled = true
