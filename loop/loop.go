@@ -83,6 +83,10 @@ func (c *conn) Kick(*stream.Stream) {
 	l.notify()
 }
 
+// SendDirect implements stream.Kicker: writers send directly while the
+// loop sleeps, and hand their bytes to it while it runs.
+func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
+
 // lentry is a listening socket as one loop sees it.
 type lentry struct {
 	ln        *Listener
@@ -184,9 +188,16 @@ func (l *Loop) run() {
 			continue
 		}
 		l.stats.Sleeps.Add(1)
-		_ = l.rc.Read(func(uintptr) bool { return l.cqReady() })
+		l.wait()
 		l.sig.Woke()
 	}
+}
+
+// wait parks the loop goroutine in Go's netpoller until the ring has
+// completions: the ring fd polls readable when its CQ is not empty. No
+// thread is held while the loop sleeps.
+func (l *Loop) wait() {
+	_ = l.rc.Read(func(uintptr) bool { return l.cqReady() })
 }
 
 func (l *Loop) cqReady() bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -247,20 +248,19 @@ func TestConcurrentWakeClose(t *testing.T) {
 				require.NoError(t, err)
 				c := h.Carrier()
 				var (
-					wg      sync.WaitGroup
-					started sync.WaitGroup
-					stop    atomic.Bool
+					wg    sync.WaitGroup
+					stop  atomic.Bool
+					woken atomic.Int64
 				)
-				started.Add(wakers)
 				for i := range wakers {
 					wg.Go(func() {
-						started.Done()
 						for !stop.Load() {
 							if i%2 == 0 {
 								h.Wake()
 							} else {
 								c.Wake()
 							}
+							woken.Add(1)
 						}
 						// Keep going a little after Close.
 						for range 100 {
@@ -269,8 +269,9 @@ func TestConcurrentWakeClose(t *testing.T) {
 						}
 					})
 				}
-				started.Wait()
-				time.Sleep(100 * time.Microsecond)
+				for woken.Load() < 4*wakers {
+					runtime.Gosched()
+				}
 				require.NoError(t, h.Close())
 				mu.Lock()
 				if len(closes) == 0 {

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Requests a Stream makes of its loop, as bits OR-ed into one word so that
@@ -35,6 +37,12 @@ const (
 // stream for its loop (once per batch of requests) and wake the loop.
 type Kicker interface {
 	Kick(s *Stream)
+	// SendDirect reports whether a Write that finds nothing queued should
+	// send from the writer's goroutine with one non-blocking send(2)
+	// instead of handing the bytes to the loop: true when waking the loop
+	// would cost a system call anyway (it sleeps), false when the loop is
+	// busy and will batch the send with others for free.
+	SendDirect() bool
 }
 
 // Limits on buffered bytes. They bound the memory of a connection whose
@@ -57,14 +65,16 @@ var ErrClosed = errors.New("use of closed stream")
 // ErrWriteShut is returned by Write after CloseWrite.
 var ErrWriteShut = syscall.EPIPE
 
-var smallPool = sync.Pool{New: func() any { b := make([]byte, 0, smallBuf); return &b }}
+// smallPool recycles the buffers of connections that move little data at a
+// time, so that an idle connection holds none. It stores array pointers:
+// putting one back allocates nothing.
+var smallPool = sync.Pool{New: func() any { return new([smallBuf]byte) }}
 
-func getSmall() []byte { return (*smallPool.Get().(*[]byte))[:0] }
+func getSmall() []byte { return smallPool.Get().(*[smallBuf]byte)[:0] }
 
 func putSmall(b []byte) {
 	if cap(b) == smallBuf {
-		b = b[:0]
-		smallPool.Put(&b)
+		smallPool.Put((*[smallBuf]byte)(b[:smallBuf]))
 	}
 }
 
@@ -239,6 +249,18 @@ func (s *Stream) Write(p []byte) (int, error) {
 			s.mu.Unlock()
 			return n, nil
 		}
+		if !s.sending && len(s.wpend) == 0 && s.kick.SendDirect() {
+			k, err := s.sendDirect(p[n:])
+			n += k
+			if err != nil {
+				s.mu.Unlock()
+				return n, err
+			}
+			if n == len(p) {
+				s.mu.Unlock()
+				return n, nil
+			}
+		}
 		room := SendHighWater - len(s.wpend) - (len(s.wfly) - s.woff)
 		flush := false
 		if room > 0 {
@@ -259,6 +281,41 @@ func (s *Stream) Write(p []byte) (int, error) {
 		}
 		wait(s.wwake, &s.wdl, &s.wtimer)
 	}
+}
+
+// sendDirect sends as much of b as the socket takes now, from the
+// caller's goroutine. It is called with s.mu held and no send in flight;
+// it claims the sending side for the duration of the system call so the
+// loop cannot start a send that would reorder bytes.
+func (s *Stream) sendDirect(b []byte) (int, error) {
+	s.sending = true
+	s.mu.Unlock()
+	var n int
+	err := s.WithFD(func(fd int) error {
+		for n < len(b) {
+			k, err := unix.SendmsgN(fd, b[n:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	s.mu.Lock()
+	s.sending = false
+	if err != nil {
+		if s.werr == nil {
+			s.werr = err
+		}
+		err = s.werr
+	}
+	return n, err
 }
 
 // SetReadDeadline sets the read deadline; a blocked Read re-evaluates it at once.

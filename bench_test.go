@@ -1,0 +1,137 @@
+package ringnet
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"testing"
+)
+
+// Benchmarks run ringnet and the standard library side by side in one
+// process, so that their ratio is measured under the same conditions:
+//
+//	go test -run '^$' -bench . -count 6 | tee out.txt
+//	benchstat -col /server out.txt
+
+var servers = []struct {
+	name   string
+	listen func() (net.Listener, error)
+}{
+	{"stdlib", func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }},
+	{"ringnet", func() (net.Listener, error) { return Listen("tcp", "127.0.0.1:0") }},
+}
+
+// echoServer serves an echo on every accepted connection until ln closes.
+func echoServer(b *testing.B, ln net.Listener) (stop func()) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}
+}
+
+func roundTrip(c net.Conn, msg, buf []byte) error {
+	if _, err := c.Write(msg); err != nil {
+		return err
+	}
+	_, err := io.ReadFull(c, buf[:len(msg)])
+	return err
+}
+
+// BenchmarkPingPong is one connection doing 64-byte request/response
+// round trips: the latency path.
+func BenchmarkPingPong(b *testing.B) {
+	for _, s := range servers {
+		b.Run("server="+s.name, func(b *testing.B) {
+			ln, err := s.listen()
+			if err != nil {
+				b.Fatal(err)
+			}
+			stop := echoServer(b, ln)
+			defer stop()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			msg, buf := make([]byte, 64), make([]byte, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if err := roundTrip(c, msg, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEchoParallel is many connections (GOMAXPROCS × -cpu
+// parallelism × 16) echoing 128-byte messages at once: the throughput path.
+func BenchmarkEchoParallel(b *testing.B) {
+	for _, s := range servers {
+		b.Run("server="+s.name, func(b *testing.B) {
+			ln, err := s.listen()
+			if err != nil {
+				b.Fatal(err)
+			}
+			stop := echoServer(b, ln)
+			defer stop()
+			var d net.Dialer
+			b.SetParallelism(16)
+			b.SetBytes(128)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				msg, buf := make([]byte, 128), make([]byte, 128)
+				for pb.Next() {
+					if err := roundTrip(c, msg, buf); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
