@@ -1,0 +1,68 @@
+// Package loop runs ringnet's io_uring event loops: one goroutine per CPU,
+// each owning one ring, one provided-buffer ring and one eventfd.
+//
+// What it owns: the rings (set up through github.com/godzie44/go-uring,
+// whose SQ/CQ code it uses; ops that library lacks — multishot accept,
+// multishot receive with buffer select, the buffer ring registration — are
+// filled into its exported SQEntry or registered with io_uring_register(2)
+// directly), the sockets it was handed (it alone closes them), and the
+// completion side of every operation. What it must never touch: a user
+// goroutine's blocking, deadlines or buffers — those live in
+// internal/stream, which the loop feeds through Deliver*/Send* calls — and
+// the public API, which lives in the root package.
+//
+// # Data path
+//
+// Accept: every loop keeps a multishot accept armed on a listening socket;
+// the loop that gets a connection hands it round-robin to a loop, which
+// arms one multishot receive for the connection's lifetime. Receive
+// completions pick a buffer from the loop's provided-buffer ring; the bytes
+// are copied into the connection's queue and the buffer goes back to the
+// ring at once, so an idle connection holds no receive buffer. A connection
+// whose unread bytes pass a high-water mark has its receive cancelled and
+// re-armed when its reader drains it; a receive that finds the buffer ring
+// empty (ENOBUFS) is re-armed after the completions of the same batch have
+// returned their buffers, never by a timer or an immediate resubmit.
+//
+// Send: one send is in flight per connection; bytes written meanwhile are
+// coalesced into the next one. The memory a send points at is kept by the
+// connection until its completion. Short sends are resent; -EAGAIN waits
+// for POLLOUT through the ring.
+//
+// Close: queued bytes are sent first (bounded by stream.LingerTimeout),
+// the armed receive is cancelled, and the fd is closed only when no
+// operation refers to it, so the peer sees a FIN.
+//
+// user_data carries an op code, a 24-bit generation and a slot index,
+// never a Go pointer: completions that arrive after a slot was reused are
+// recognised and dropped (their buffers still go back to the ring).
+//
+// # How the loop waits, and why (measured)
+//
+// User goroutines post work to a loop through a mutex-guarded queue and
+// wake it through wake.Signal: only a loop that announced it is about to
+// sleep gets an eventfd write; the eventfd is read through the ring, so
+// the write turns into a completion. The loop sleeps by parking in Go's
+// netpoller on (a dup of) the ring fd, which polls readable when the
+// completion queue is not empty, so a sleeping loop holds no thread.
+// Blocking a thread in io_uring_enter(GETEVENTS) instead measured the
+// same on the one-connection ping-pong (BenchmarkPingPong, 25–48 µs per
+// round trip either way in one run, against 13–20 µs for the stdlib) and
+// holds a thread per loop, so the netpoller won.
+//
+// The remaining gap on one connection is a thread wake-up: without
+// IORING_SETUP_DEFER_TASKRUN a receive completes as task work on the
+// thread that submitted it, which the kernel must wake before the ring fd
+// turns readable and the netpoller wakes a second thread. DEFER_TASKRUN
+// needs IORING_SETUP_SINGLE_ISSUER, i.e. one locked OS thread per ring,
+// and a locked goroutine costs a hand-off wake of its own whenever it is
+// made runnable; go-uring cannot set these flags either. See the bench
+// notes for the numbers.
+//
+// Writes: a Write that finds nothing queued while its loop sleeps sends
+// with one non-blocking send(2) from the writer's goroutine (waking the
+// loop would cost an eventfd write, the same one system call, plus two
+// wake-ups); while the loop runs, bytes are queued and go out in its next
+// batched io_uring_enter. This cut BenchmarkPingPong from ~2.6× to
+// ~1.3–1.9× the stdlib's time per round trip.
+package loop
