@@ -581,14 +581,14 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 	}
 	e := l.lns[slot]
 	if res >= 0 {
-		if e.ln.closing.Load() {
-			_ = unix.Close(int(res))
+		l.stats.Accepts.Add(1)
+		// The kernel hands a shared socket's connections to the first
+		// waiter, so one loop would own them all: spread them round-robin.
+		if t := l.group.pick(); t == l {
+			l.deliverAccepted(e.ln, int(res))
 		} else {
-			s := l.adopt(int(res))
-			l.stats.Accepts.Add(1)
-			if !e.ln.q.Push(stream.Accepted{Stream: s}) {
-				_ = s.Close()
-			}
+			ln, fd := e.ln, int(res)
+			t.post(func() { t.deliverAccepted(ln, fd) })
 		}
 	}
 	if flags&cqeFMore != 0 {
@@ -615,6 +615,18 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 	l.armAccept(e, slot)
 }
 
+// deliverAccepted adopts an accepted fd and queues it for Accept.
+func (l *Loop) deliverAccepted(ln *Listener, fd int) {
+	if ln.closing.Load() {
+		_ = unix.Close(fd)
+		return
+	}
+	s := l.adopt(fd)
+	if !ln.q.Push(stream.Accepted{Stream: s}) {
+		_ = s.Close()
+	}
+}
+
 // --- shutdown ----------------------------------------------------------
 
 func (l *Loop) stop() { l.post(func() { l.stopping = true }) }
@@ -638,7 +650,7 @@ func (l *Loop) shutdown() {
 		l.wake.Wake()
 		for l.wakeArmed {
 			if l.reap() == 0 {
-				_ = l.rc.Read(func(uintptr) bool { return l.cqReady() })
+				l.wait()
 			}
 		}
 	}
