@@ -1,0 +1,65 @@
+package ringnet_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+
+	"github.com/ringnet/ringnet"
+)
+
+// Serving HTTP over io_uring is a one-line change: Listen comes from
+// ringnet instead of net.
+func ExampleListen() {
+	ln, err := ringnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "Hello, World!")
+	})}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	fmt.Println(string(body))
+	// Output: Hello, World!
+}
+
+// A ListenConfig sets the loops' shape besides what net.ListenConfig has.
+func ExampleListenConfig_Listen() {
+	lc := ringnet.ListenConfig{Loops: 1, Buffers: 64, BufferSize: 4096}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c) // echo
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("ping"))
+	buf := make([]byte, 4)
+	io.ReadFull(c, buf)
+	fmt.Println(string(buf))
+	// Output: ping
+}
