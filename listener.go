@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/backend"
 	"github.com/ringnet/ringnet/internal/stream"
 	"github.com/ringnet/ringnet/loop"
 )
@@ -51,7 +52,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addr, Err: err}
 	}
-	g, err := loop.Acquire(lc.loopConfig())
+	g, err := loop.Backend.Acquire(lc.backendConfig())
 	if err != nil {
 		_ = unix.Close(fd)
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addr, Err: err}
@@ -61,8 +62,8 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	return ln, nil
 }
 
-func (lc *ListenConfig) loopConfig() loop.Config {
-	return loop.Config{
+func (lc *ListenConfig) backendConfig() backend.Config {
+	return backend.Config{
 		Loops:       lc.Loops,
 		RingEntries: lc.RingEntries,
 		Buffers:     uint16(lc.Buffers),
@@ -92,7 +93,7 @@ func dupFD(c syscall.Conn) (int, error) {
 // Listener is a TCP listener whose connections are served by io_uring
 // loops. It implements net.Listener; Accept returns *Conn values.
 type Listener struct {
-	ln        *loop.Listener
+	ln        backend.Listener
 	addr      *net.TCPAddr
 	network   string
 	keepAlive time.Duration
@@ -133,7 +134,7 @@ func (l *Listener) Addr() net.Addr { return l.addr }
 
 // SetDeadline sets the deadline of Accept calls; the zero time means none.
 func (l *Listener) SetDeadline(t time.Time) error {
-	l.ln.Queue().SetDeadline(t)
+	l.ln.SetDeadline(t)
 	return nil
 }
 

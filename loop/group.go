@@ -7,19 +7,32 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/backend"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
-// Config sets the shape of a Group. The zero value means the defaults.
-type Config struct {
-	Loops       int    // event loops; 0 means runtime.GOMAXPROCS(0)
-	RingEntries uint32 // submission queue entries per ring (the completion queue has 4×)
-	Buffers     uint16 // provided buffers per loop, a power of two
-	BufferSize  int    // bytes per provided buffer
+// Backend is the io_uring implementation of the backend contract.
+var Backend = backend.Backend{
+	Name:    "io_uring",
+	Acquire: func(cfg Config) (backend.Group, error) { return Acquire(cfg) },
+	Stats: func() []backend.Stats {
+		var out []backend.Stats
+		for _, g := range Running() {
+			for _, l := range g.loops {
+				out = append(out, l.Stats())
+			}
+		}
+		return out
+	},
 }
+
+// Config sets the shape of a Group (the completion queue has 4× the
+// submission queue's entries). The zero value means the defaults.
+type Config = backend.Config
 
 // Defaults.
 const (
@@ -28,7 +41,7 @@ const (
 	DefaultBufferSize  = 16 << 10
 )
 
-func (c Config) withDefaults() Config {
+func withDefaults(c Config) Config {
 	if c.Loops <= 0 {
 		c.Loops = runtime.GOMAXPROCS(0)
 	}
@@ -64,7 +77,7 @@ var (
 // Acquire returns the running group for cfg, starting it if needed. The
 // caller owns one reference and must Release it.
 func Acquire(cfg Config) (*Group, error) {
-	cfg = cfg.withDefaults()
+	cfg = withDefaults(cfg)
 	groupsMu.Lock()
 	defer groupsMu.Unlock()
 	if g := groups[cfg]; g != nil {
@@ -161,7 +174,7 @@ type Listener struct {
 // Listen starts accepting on the listening socket fd, which the Listener
 // then owns (it is closed by Close). The Listener holds a reference on g
 // until it is closed.
-func (g *Group) Listen(fd int) *Listener {
+func (g *Group) Listen(fd int) backend.Listener {
 	g.acquire()
 	ln := &Listener{g: g, fd: fd, q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops))}
 	ln.pending.Store(int32(len(g.loops)))
@@ -188,8 +201,8 @@ func (ln *Listener) Accept() (*stream.Stream, error) {
 	return a.Stream, nil
 }
 
-// Queue returns the accept queue (for deadlines).
-func (ln *Listener) Queue() *stream.AcceptQueue { return ln.q }
+// SetDeadline sets the deadline of Accept.
+func (ln *Listener) SetDeadline(t time.Time) { ln.q.SetDeadline(t) }
 
 // FD returns the listening socket.
 func (ln *Listener) FD() int { return ln.fd }

@@ -2,7 +2,11 @@
 
 package loop
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/ringnet/ringnet/internal/backend"
+)
 
 // Stats are one loop's counters. They are updated by the loop goroutine
 // with atomic adds and may be read at any time.
@@ -20,29 +24,11 @@ type Stats struct {
 	NoBufs       atomic.Uint64 // receives that ran out of provided buffers
 }
 
-// Snapshot is a copy of Stats at one moment.
-type Snapshot struct {
-	Loop           int
-	Conns          int64
-	Accepts        uint64
-	AcceptErrors   uint64
-	SQEs           uint64
-	CQEs           uint64
-	Enters         uint64
-	Sleeps         uint64
-	WakesWritten   uint64 // eventfd writes by producers that found the loop asleep
-	WakesCoalesced uint64 // producer notifications that found it awake and wrote nothing
-	BuffersInUse   int64  // provided buffers held by completions not yet recycled
-	Buffers        int    // provided buffers in the ring
-	BytesIn        uint64
-	RecvPauses     uint64
-	NoBufs         uint64
-}
-
 // Stats returns a snapshot of the loop's counters.
-func (l *Loop) Stats() Snapshot {
+func (l *Loop) Stats() backend.Stats {
 	w := l.sig.Stats()
-	return Snapshot{
+	return backend.Stats{
+		Backend:        "io_uring",
 		Loop:           l.id,
 		Conns:          l.stats.Conns.Load(),
 		Accepts:        l.stats.Accepts.Load(),

@@ -1,0 +1,81 @@
+// Package backend is the contract between ringnet's public API and the
+// event-loop implementations behind it: loop/ (io_uring) and fallback/
+// (readiness polling). The root package talks to a backend only through
+// these interfaces, so it holds no backend-specific code.
+//
+// It owns no state and never touches a socket.
+package backend
+
+import (
+	"time"
+
+	"github.com/ringnet/ringnet/internal/stream"
+)
+
+// Config is the shape of a group of loops. The zero value means each
+// backend's defaults; fields a backend has no use for are ignored.
+type Config struct {
+	Loops       int    // event loops; 0 means runtime.GOMAXPROCS(0)
+	RingEntries uint32 // io_uring submission queue entries per ring
+	Buffers     uint16 // io_uring provided buffers per loop, a power of two
+	BufferSize  int    // bytes per provided buffer (io_uring) or read scratch buffer (poll)
+}
+
+// Group is a running set of event loops. It lives while it has users: a
+// caller of Acquire, a Listener or a connection.
+type Group interface {
+	// Listen starts accepting on the listening socket fd, which the
+	// Listener then owns.
+	Listen(fd int) Listener
+	// Adopt hands a connected socket to one of the loops; the returned
+	// stream owns fd.
+	Adopt(fd int) *stream.Stream
+	// Release drops the caller's reference from Acquire.
+	Release()
+}
+
+// Listener accepts connections on one listening socket.
+type Listener interface {
+	// Accept returns the next connection's stream, a syscall.Errno from a
+	// failed accept, stream.ErrClosed after Close, or
+	// os.ErrDeadlineExceeded.
+	Accept() (*stream.Stream, error)
+	// SetDeadline sets the deadline of Accept.
+	SetDeadline(t time.Time)
+	// Close stops accepting and closes the socket; a second Close returns
+	// stream.ErrClosed.
+	Close() error
+}
+
+// Backend is one implementation.
+type Backend struct {
+	// Name is "io_uring" or "poll".
+	Name string
+	// Acquire starts (or joins) the group of loops for cfg; the caller
+	// owns one reference.
+	Acquire func(cfg Config) (Group, error)
+	// Stats returns the counters of every running loop.
+	Stats func() []Stats
+}
+
+// Stats are one loop's counters at one moment. Fields a backend does not
+// have stay zero.
+type Stats struct {
+	Backend        string
+	Loop           int
+	Conns          int64  // connections owned now
+	Accepts        uint64 // connections accepted
+	AcceptErrors   uint64 // accepts that failed (EMFILE...)
+	SQEs           uint64 // io_uring submission entries submitted
+	CQEs           uint64 // io_uring completions reaped
+	Enters         uint64 // io_uring_enter calls
+	Polls          uint64 // epoll_wait/kevent calls that blocked (poll backend)
+	Sleeps         uint64 // times the loop parked waiting
+	WakesWritten   uint64 // wake fd writes by producers that found the loop asleep
+	WakesCoalesced uint64 // producer notifications that found it awake and wrote nothing
+	BuffersInUse   int64  // provided buffers held by completions not yet recycled
+	Buffers        int    // provided buffers in the ring
+	BytesIn        uint64 // bytes received
+	RecvPauses     uint64 // receives paused at the high-water mark
+	NoBufs         uint64 // receives that ran out of provided buffers
+}
