@@ -162,13 +162,14 @@ func (g *Group) pick() *Loop {
 // group: each loop keeps a multishot accept armed on the shared socket and
 // owns the connections it accepts.
 type Listener struct {
-	g       *Group
-	fd      int
-	q       *stream.AcceptQueue
-	slots   []uint32 // per loop: the listener's slot in that loop
-	closing atomic.Bool
-	pending atomic.Int32 // loops that still hold the socket
-	closeMu sync.Mutex
+	g         *Group
+	fd        int
+	q         *stream.AcceptQueue
+	slots     []uint32 // per loop: the listener's slot in that loop
+	closing   atomic.Bool
+	errQueued atomic.Bool  // an accept error waits in q
+	pending   atomic.Int32 // loops that still hold the socket
+	closeMu   sync.Mutex
 }
 
 // Listen starts accepting on the listening socket fd, which the Listener
@@ -193,6 +194,7 @@ func (ln *Listener) Accept() (*stream.Stream, error) {
 		return nil, err
 	}
 	if a.Err != nil {
+		ln.errQueued.Store(false)
 		for _, l := range ln.g.loops {
 			l.post(func() { l.rearmAccept(ln) })
 		}

@@ -607,9 +607,14 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 		// EMFILE, ENFILE, ENOMEM...: tell Accept, and wait for it to ask
 		// again before re-arming, so that an error that persists costs one
 		// completion per Accept call instead of a spin.
+		// At most one error waits in the queue: each one costs the server
+		// a back-off sleep, and re-arming every failed loop per error
+		// popped would otherwise queue them faster than they are taken.
 		e.failed = true
 		l.stats.AcceptErrors.Add(1)
-		e.ln.q.Push(stream.Accepted{Err: syscall.Errno(-res)})
+		if e.ln.errQueued.CompareAndSwap(false, true) {
+			e.ln.q.Push(stream.Accepted{Err: syscall.Errno(-res)})
+		}
 		return
 	}
 	l.armAccept(e, slot)
