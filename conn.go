@@ -12,8 +12,9 @@ import (
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
-// Conn is a TCP connection served by an io_uring loop. It implements
-// net.Conn with the semantics of *net.TCPConn.
+// Conn is a TCP or Unix stream connection served by an event loop. It
+// implements net.Conn with the semantics of *net.TCPConn (and
+// *net.UnixConn).
 type Conn struct {
 	s     *stream.Stream
 	net   string
@@ -30,10 +31,10 @@ func newConn(s *stream.Stream, network string) *Conn {
 	c := &Conn{s: s, net: network}
 	_ = s.WithFD(func(fd int) error {
 		if sa, err := unix.Getsockname(fd); err == nil {
-			c.laddr = sockaddrToTCP(sa)
+			c.laddr = sockaddrToAddr(sa)
 		}
 		if sa, err := unix.Getpeername(fd); err == nil {
-			c.raddr = sockaddrToTCP(sa)
+			c.raddr = sockaddrToAddr(sa)
 		}
 		return nil
 	})
@@ -53,8 +54,10 @@ func (c *Conn) setupAccepted(keepAlive time.Duration) {
 	}
 }
 
-func sockaddrToTCP(sa unix.Sockaddr) *net.TCPAddr {
+func sockaddrToAddr(sa unix.Sockaddr) net.Addr {
 	switch sa := sa.(type) {
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: sa.Name, Net: "unix"}
 	case *unix.SockaddrInet4:
 		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
 	case *unix.SockaddrInet6:

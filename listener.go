@@ -2,7 +2,6 @@ package ringnet
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"syscall"
@@ -12,13 +11,12 @@ import (
 
 	"github.com/ringnet/ringnet/internal/backend"
 	"github.com/ringnet/ringnet/internal/stream"
-	"github.com/ringnet/ringnet/loop"
 )
 
 // Listen announces on the local network address, as net.Listen does, and
-// serves the listener's connections on io_uring loops. The network must be
-// "tcp", "tcp4" or "tcp6"; other stream networks are served by the net
-// package unchanged.
+// serves the listener's connections on the event loops. The networks
+// "tcp", "tcp4", "tcp6" and "unix" are served by the loops; other networks
+// are served by the net package unchanged.
 func Listen(network, address string) (net.Listener, error) {
 	var lc ListenConfig
 	return lc.Listen(context.Background(), network, address)
@@ -28,15 +26,14 @@ func Listen(network, address string) (net.Listener, error) {
 // net.ListenConfig.Listen does.
 func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
 	nlc := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive}
-	switch network {
-	case "tcp", "tcp4", "tcp6":
-	default:
-		// Unknown networks get net's own errors; known non-TCP ones its
+	if !servedNetwork(network) {
+		// Unknown networks get net's own errors; known unserved ones its
 		// listeners.
 		return nlc.Listen(ctx, network, address)
 	}
-	if lc.Buffers < 0 || lc.Buffers > 1<<15 || lc.Buffers&(lc.Buffers-1) != 0 {
-		return nil, &net.OpError{Op: "listen", Net: network, Err: fmt.Errorf("ringnet: Buffers = %d is not a power of two in [0, 32768]", lc.Buffers)}
+	cfg := config{Loops: lc.Loops, RingEntries: lc.RingEntries, Buffers: lc.Buffers, BufferSize: lc.BufferSize}
+	if err := cfg.validate(); err != nil {
+		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 	}
 	// The socket is made, bound and set listening by the net package, so
 	// that address parsing, name resolution, Control and every error are
@@ -45,30 +42,31 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	if err != nil {
 		return nil, err
 	}
-	tl := sl.(*net.TCPListener)
-	addr := tl.Addr().(*net.TCPAddr)
-	fd, err := dupFD(tl)
-	_ = tl.Close()
+	addr := sl.Addr()
+	unlink := ""
+	if ul, ok := sl.(*net.UnixListener); ok {
+		// The path is removed by our Close, not by net's below.
+		ul.SetUnlinkOnClose(false)
+		if name := addr.String(); name != "" && name[0] != '@' {
+			unlink = name
+		}
+	}
+	fd, err := dupFD(sl.(syscall.Conn))
+	_ = sl.Close()
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addr, Err: err}
 	}
-	g, err := loop.Backend.Acquire(lc.backendConfig())
+	g, err := cfg.acquire()
 	if err != nil {
 		_ = unix.Close(fd)
+		if unlink != "" {
+			_ = os.Remove(unlink)
+		}
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addr, Err: err}
 	}
-	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: lc.KeepAlive}
+	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: lc.KeepAlive, unlink: unlink}
 	g.Release()
 	return ln, nil
-}
-
-func (lc *ListenConfig) backendConfig() backend.Config {
-	return backend.Config{
-		Loops:       lc.Loops,
-		RingEntries: lc.RingEntries,
-		Buffers:     uint16(lc.Buffers),
-		BufferSize:  lc.BufferSize,
-	}
 }
 
 // dupFD returns a close-on-exec duplicate of c's socket.
@@ -90,13 +88,14 @@ func dupFD(c syscall.Conn) (int, error) {
 	return fd, nil
 }
 
-// Listener is a TCP listener whose connections are served by io_uring
-// loops. It implements net.Listener; Accept returns *Conn values.
+// Listener is a TCP or Unix listener whose connections are served by the
+// event loops. It implements net.Listener; Accept returns *Conn values.
 type Listener struct {
 	ln        backend.Listener
-	addr      *net.TCPAddr
+	addr      net.Addr
 	network   string
 	keepAlive time.Duration
+	unlink    string // socket file to remove on Close
 }
 
 // Accept waits for and returns the next connection, a *Conn.
@@ -116,20 +115,26 @@ func (l *Listener) AcceptRing() (*Conn, error) {
 		return nil, l.opErr("accept", err)
 	}
 	c := newConn(s, l.network)
-	c.setupAccepted(l.keepAlive)
+	if l.network != "unix" {
+		c.setupAccepted(l.keepAlive)
+	}
 	return c, nil
 }
 
 // Close stops listening. A pending Accept returns an error wrapping
-// net.ErrClosed; connections already accepted stay open.
+// net.ErrClosed; connections already accepted stay open. A Unix listener
+// removes its socket file, as net.UnixListener does.
 func (l *Listener) Close() error {
 	if err := l.ln.Close(); err != nil {
 		return l.opErr("close", err)
 	}
+	if l.unlink != "" {
+		_ = os.Remove(l.unlink)
+	}
 	return nil
 }
 
-// Addr returns the listener's address, a *net.TCPAddr.
+// Addr returns the listener's address: a *net.TCPAddr, or a *net.UnixAddr.
 func (l *Listener) Addr() net.Addr { return l.addr }
 
 // SetDeadline sets the deadline of Accept calls; the zero time means none.
