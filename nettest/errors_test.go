@@ -1,0 +1,225 @@
+package nettest_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"reflect"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestListenErrors compares the errors of bad Listen calls with those of
+// net.Listen: same type, same Op and Net, same wrapped cause, same text.
+func TestListenErrors(t *testing.T) {
+	guard(t, 30*time.Second)
+	// A port in use, held by the standard library.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { held.Close() })
+
+	cases := []struct {
+		name, network, address string
+		is                     error // the error must wrap this, when set
+	}{
+		{"unknown network", "udpx", "127.0.0.1:0", nil},
+		{"port not a number", "tcp", "127.0.0.1:notaport", nil},
+		{"unclosed bracket", "tcp", "[::1", nil},
+		{"port out of range", "tcp", "127.0.0.1:99999", nil},
+		{"no port", "tcp", "127.0.0.1", nil},
+		{"tcp4 with an IPv6 address", "tcp4", "[::1]:0", nil},
+		{"address in use", "tcp", held.Addr().String(), syscall.EADDRINUSE},
+		{"address in use tcp4", "tcp4", held.Addr().String(), syscall.EADDRINUSE},
+	}
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				want := listenErr(t, net.Listen, tc.network, tc.address)
+				got := listenErr(t, b.listen, tc.network, tc.address)
+				compareErrors(t, want, got)
+				if tc.is != nil {
+					assert.ErrorIs(t, got, tc.is)
+				}
+			})
+		}
+
+		// The reverse: the backend holds a port, so neither the standard
+		// library nor the backend itself may bind it again (no SO_REUSEPORT).
+		t.Run("address in use by the backend", func(t *testing.T) {
+			ln := listenT(t, b)
+			for _, l := range []struct {
+				name   string
+				listen func(string, string) (net.Listener, error)
+			}{{"net.Listen", net.Listen}, {b.name, b.listen}} {
+				err := listenErr(t, l.listen, "tcp", ln.Addr().String())
+				assert.ErrorIs(t, err, syscall.EADDRINUSE, "%s on a port the backend holds", l.name)
+				assert.IsType(t, &net.OpError{}, err)
+			}
+		})
+	})
+}
+
+func listenErr(t *testing.T, listen func(string, string) (net.Listener, error), network, address string) error {
+	t.Helper()
+	ln, err := listen(network, address)
+	if ln != nil {
+		ln.Close()
+	}
+	require.Error(t, err, "Listen(%q, %q) succeeded", network, address)
+	require.Nil(t, ln, "Listen returned a listener with its error")
+	return err
+}
+
+// compareErrors checks that got looks like want, the standard library's.
+func compareErrors(t *testing.T, want, got error) {
+	t.Helper()
+	t.Logf("stdlib: %T %v", want, want)
+	t.Logf("got:    %T %v", got, got)
+	require.Equal(t, reflect.TypeOf(want), reflect.TypeOf(got), "error type; got %v", got)
+	if wo, ok := want.(*net.OpError); ok {
+		gotOp := got.(*net.OpError)
+		assert.Equal(t, wo.Op, gotOp.Op, "OpError.Op")
+		assert.Equal(t, wo.Net, gotOp.Net, "OpError.Net")
+		assert.Equal(t, reflect.TypeOf(wo.Err), reflect.TypeOf(gotOp.Err), "OpError.Err type: %v", gotOp.Err)
+	}
+	var wantErrno, gotErrno syscall.Errno
+	if errors.As(want, &wantErrno) {
+		assert.True(t, errors.As(got, &gotErrno), "no syscall.Errno in %v", got)
+		assert.Equal(t, wantErrno, gotErrno)
+	}
+	assert.Equal(t, want.Error(), got.Error(), "error text")
+}
+
+// requireClosedErr checks err is what *net.TCPConn returns after Close.
+func requireClosedErr(t *testing.T, err error, op string) {
+	t.Helper()
+	require.Error(t, err, "%s after Close", op)
+	assert.ErrorIs(t, err, net.ErrClosed, "%s after Close: %v", op, err)
+	var oe *net.OpError
+	if assert.ErrorAs(t, err, &oe, "%s after Close: %T %v", op, err, err) {
+		assert.Equal(t, op, oe.Op)
+		assert.Equal(t, "tcp", oe.Net)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		assert.False(t, ne.Timeout(), "%s after Close: Timeout() is true", op)
+	}
+}
+
+// TestUseAfterClose checks Read, Write, Close, deadlines and Accept after
+// Close.
+func TestUseAfterClose(t *testing.T) {
+	guard(t, 30*time.Second)
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		t.Run("conn", func(t *testing.T) {
+			srv, cli := pairT(t, b)
+			la, ra := srv.LocalAddr(), srv.RemoteAddr()
+			require.NoError(t, srv.Close())
+			_, err := srv.Read(make([]byte, 10))
+			requireClosedErr(t, err, "read")
+			_, err = srv.Write([]byte("x"))
+			requireClosedErr(t, err, "write")
+			requireClosedErr(t, srv.Close(), "close")
+			requireClosedErr(t, srv.SetDeadline(time.Now()), "set")
+			requireClosedErr(t, srv.SetReadDeadline(time.Now()), "set")
+			requireClosedErr(t, srv.SetWriteDeadline(time.Now()), "set")
+			assert.Equal(t, la, srv.LocalAddr(), "LocalAddr after Close")
+			assert.Equal(t, ra, srv.RemoteAddr(), "RemoteAddr after Close")
+			// The peer sees the FIN.
+			require.NoError(t, cli.SetReadDeadline(time.Now().Add(stepTimeout)))
+			_, err = cli.Read(make([]byte, 1))
+			assert.Equal(t, io.EOF, err)
+		})
+		t.Run("listener", func(t *testing.T) {
+			ln := listenT(t, b)
+			require.NoError(t, ln.Close())
+			c, err := ln.Accept()
+			assert.Nil(t, c)
+			requireClosedErr(t, err, "accept")
+			requireClosedErr(t, ln.Close(), "close")
+			if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+				c.Close()
+				t.Errorf("a dial to %v succeeded after the listener was closed", ln.Addr())
+			}
+		})
+	})
+}
+
+// TestCloseUnblocks checks that Close from another goroutine makes a pending
+// Accept, Read or Write return net.ErrClosed at once.
+func TestCloseUnblocks(t *testing.T) {
+	guard(t, 60*time.Second)
+	blockedFor := 200 * time.Millisecond
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		t.Run("accept", func(t *testing.T) {
+			ln := listenT(t, b)
+			errc := make(chan error, 1)
+			go func() {
+				c, err := ln.Accept()
+				if c != nil {
+					c.Close()
+				}
+				errc <- err
+			}()
+			time.Sleep(blockedFor)
+			require.NoError(t, ln.Close())
+			requireClosedErr(t, waitErr(t, errc, "Accept"), "accept")
+		})
+		t.Run("read", func(t *testing.T) {
+			srv, _ := pairT(t, b)
+			errc := make(chan error, 1)
+			go func() {
+				_, err := srv.Read(make([]byte, 10))
+				errc <- err
+			}()
+			time.Sleep(blockedFor)
+			require.NoError(t, srv.Close())
+			requireClosedErr(t, waitErr(t, errc, "Read"), "read")
+		})
+		t.Run("write", func(t *testing.T) {
+			srv, _ := pairT(t, b) // the client never reads
+			errc := make(chan error, 1)
+			written := make(chan int64, 1)
+			go func() {
+				buf := make([]byte, 1<<20)
+				var total int64
+				for total < 256<<20 {
+					n, err := srv.Write(buf)
+					total += int64(n)
+					if err != nil {
+						written <- total
+						errc <- err
+						return
+					}
+				}
+				written <- total
+				errc <- errors.New("wrote 256 MiB to a peer that reads nothing")
+			}()
+			time.Sleep(time.Second) // long enough to fill the socket buffers
+			select {
+			case err := <-errc:
+				t.Fatalf("Write returned before Close: %v", err)
+			default:
+			}
+			require.NoError(t, srv.Close())
+			requireClosedErr(t, waitErr(t, errc, "Write"), "write")
+			t.Logf("%d bytes written before Close", <-written)
+		})
+	})
+}
+
+func waitErr(t *testing.T, errc <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s still blocked 5s after Close", what)
+		return fmt.Errorf("unreachable")
+	}
+}
