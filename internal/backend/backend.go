@@ -45,6 +45,9 @@ type Listener interface {
 	// Close stops accepting and closes the socket; a second Close returns
 	// stream.ErrClosed.
 	Close() error
+	// FD returns the listening socket, for socket options and File; it is
+	// valid until Close.
+	FD() int
 }
 
 // Backend is one implementation.

@@ -318,6 +318,65 @@ func (s *Stream) sendDirect(b []byte) (int, error) {
 	return n, err
 }
 
+// LockSend waits until no written byte is queued or in flight, then gives
+// the sending side to the caller, who may write to the fd directly (for
+// sendfile), until UnlockSend. Other Writes wait meanwhile. Errors are
+// Write's.
+func (s *Stream) LockSend() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.wmu.Lock()
+	for {
+		if s.closed.Load() {
+			s.wmu.Unlock()
+			return ErrClosed
+		}
+		if expired(&s.wdl) {
+			s.wmu.Unlock()
+			return os.ErrDeadlineExceeded
+		}
+		s.mu.Lock()
+		if s.werr != nil || s.wshut {
+			err := s.werr
+			if err == nil {
+				err = ErrWriteShut
+			}
+			s.mu.Unlock()
+			s.wmu.Unlock()
+			return err
+		}
+		if !s.sending && len(s.wpend) == 0 {
+			s.sending = true
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		wait(s.wwake, &s.wdl, &s.wtimer)
+	}
+}
+
+// UnlockSend gives the sending side back after LockSend; a non-nil err
+// (a syscall.Errno from the caller's direct writes) fails later Writes.
+func (s *Stream) UnlockSend(err error) {
+	s.mu.Lock()
+	s.sending = false
+	if err != nil && s.werr == nil {
+		s.werr = err
+	}
+	s.mu.Unlock()
+	s.wmu.Unlock()
+}
+
+// WriteDeadline returns the write deadline (zero if none), for callers
+// that wait for the socket themselves between LockSend and UnlockSend.
+func (s *Stream) WriteDeadline() time.Time {
+	if d := s.wdl.Load(); d != 0 {
+		return time.Unix(0, d)
+	}
+	return time.Time{}
+}
+
 // SetReadDeadline sets the read deadline; a blocked Read re-evaluates it at once.
 func (s *Stream) SetReadDeadline(t time.Time) {
 	s.rdl.Store(unixNano(t))
@@ -386,11 +445,11 @@ func (s *Stream) ShutRead() {
 	poke(s.rwake)
 }
 
-// WithFD runs f with the socket fd, unless the loop has closed it.
+// WithFD runs f with the socket fd, unless the stream is closed.
 func (s *Stream) WithFD(f func(fd int) error) error {
 	s.fdmu.RLock()
 	defer s.fdmu.RUnlock()
-	if s.fdClosed {
+	if s.fdClosed || s.closed.Load() {
 		return ErrClosed
 	}
 	return f(s.fd)

@@ -1,0 +1,153 @@
+package ringnet
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// File returns a duplicate of the connection's socket that the caller
+// owns, as net.TCPConn.File does. Closing one does not affect the other.
+func (c *Conn) File() (*os.File, error) {
+	fd := -1
+	err := c.s.WithFD(func(sfd int) error {
+		var e error
+		fd, e = unix.FcntlInt(uintptr(sfd), unix.F_DUPFD_CLOEXEC, 0)
+		return e
+	})
+	if err != nil {
+		if errno, ok := err.(syscall.Errno); ok {
+			err = os.NewSyscallError("dupfd", errno)
+		}
+		return nil, c.opErr("file", err)
+	}
+	return os.NewFile(uintptr(fd), "ringnet-conn"), nil
+}
+
+// SetKeepAliveConfig configures keep-alive probes as
+// net.TCPConn.SetKeepAliveConfig does: zero fields keep their current
+// values, negative ones their defaults (15 s, 15 s, 9 probes).
+func (c *Conn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
+	if err := c.SetKeepAlive(config.Enable); err != nil || !config.Enable {
+		return err
+	}
+	secs := func(d, def int) int {
+		if d < 0 {
+			return def
+		}
+		return d
+	}
+	if config.Idle != 0 {
+		if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs(int((config.Idle+999999999)/1e9), 15)); err != nil {
+			return err
+		}
+	}
+	if config.Interval != 0 {
+		if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs(int((config.Interval+999999999)/1e9), 15)); err != nil {
+			return err
+		}
+	}
+	if config.Count != 0 {
+		if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPCNT, secs(config.Count, 9)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MultipathTCP reports whether the connection uses MPTCP, as
+// net.TCPConn.MultipathTCP does.
+func (c *Conn) MultipathTCP() (bool, error) {
+	var proto int
+	err := c.s.WithFD(func(fd int) error {
+		var e error
+		proto, e = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+		return e
+	})
+	if err != nil {
+		return false, c.opErr("get", err)
+	}
+	return proto == unix.IPPROTO_MPTCP, nil
+}
+
+// File returns a duplicate of the listening socket that the caller owns.
+func (l *Listener) File() (*os.File, error) {
+	fd, err := unix.FcntlInt(uintptr(l.ln.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, l.opErr("file", os.NewSyscallError("dupfd", err))
+	}
+	return os.NewFile(uintptr(fd), "ringnet-listener"), nil
+}
+
+// SyscallConn returns a raw connection for socket options on the
+// listening socket (Control only: the loops own its readiness).
+func (l *Listener) SyscallConn() (syscall.RawConn, error) {
+	return listenerRaw{l}, nil
+}
+
+type listenerRaw struct{ l *Listener }
+
+func (r listenerRaw) Control(f func(fd uintptr)) error {
+	f(uintptr(r.l.ln.FD()))
+	return nil
+}
+
+var errRawIO = errors.New("ringnet: raw Read/Write on a listener; the event loop owns its readiness")
+
+func (r listenerRaw) Read(func(fd uintptr) bool) error  { return errRawIO }
+func (r listenerRaw) Write(func(fd uintptr) bool) error { return errRawIO }
+
+// FileListener returns a listener on a copy of the listening socket f, as
+// net.FileListener does, so that a socket inherited from systemd socket
+// activation or a graceful-restart parent is served by the loops. The
+// caller still owns f.
+func FileListener(f *os.File) (net.Listener, error) {
+	nl, err := net.FileListener(f)
+	if err != nil {
+		return nil, err
+	}
+	network := nl.Addr().Network()
+	if !servedNetwork(network) {
+		return nl, nil
+	}
+	addr := nl.Addr()
+	fd, err := dupFD(nl.(syscall.Conn))
+	if ul, ok := nl.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+	nl.Close()
+	if err != nil {
+		return nil, &net.OpError{Op: "file", Net: network, Addr: addr, Err: err}
+	}
+	var cfg config
+	g, err := cfg.acquire()
+	if err != nil {
+		_ = unix.Close(fd)
+		return nil, &net.OpError{Op: "file", Net: network, Addr: addr, Err: err}
+	}
+	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network}
+	g.Release()
+	return ln, nil
+}
+
+// FileConn returns a connection on a copy of the connected socket f, as
+// net.FileConn does. The caller still owns f.
+func FileConn(f *os.File) (net.Conn, error) {
+	nc, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	network := nc.LocalAddr().Network()
+	if !servedNetwork(network) {
+		return nc, nil
+	}
+	laddr, raddr := nc.LocalAddr(), nc.RemoteAddr()
+	c, err := adoptConn(nc, network, config{})
+	if err != nil {
+		return nil, &net.OpError{Op: "file", Net: network, Source: laddr, Addr: raddr, Err: err}
+	}
+	return c, nil
+}

@@ -1,0 +1,218 @@
+package ringnet
+
+import (
+	"crypto/sha256"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeRandomFile writes n deterministic pseudo-random bytes and returns
+// the path and their checksum.
+func writeRandomFile(t *testing.T, n int) (string, [32]byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	x := uint32(2463534242)
+	for left := n; left > 0; left -= len(buf) {
+		for i := range buf {
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			buf[i] = byte(x)
+		}
+		b := buf[:min(left, len(buf))]
+		_, err := f.Write(b)
+		require.NoError(t, err)
+		h.Write(b)
+	}
+	require.NoError(t, f.Close())
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return path, sum
+}
+
+func TestReadFromFile(t *testing.T) {
+	const size = 64 << 20
+	path, want := writeRandomFile(t, size)
+	for _, limit := range []int64{-1, 10<<20 + 7} {
+		t.Run(map[bool]string{true: "whole", false: "limited"}[limit < 0], func(t *testing.T) {
+			server, client, stop := pipe(t, nil)
+			defer stop()
+			// Bytes written before the file must arrive before it.
+			_, err := server.Write([]byte("head"))
+			require.NoError(t, err)
+			f, err := os.Open(path)
+			require.NoError(t, err)
+			defer f.Close()
+			var r io.Reader = f
+			expect := int64(size)
+			if limit >= 0 {
+				r = io.LimitReader(f, limit)
+				expect = limit
+			}
+			got := make(chan [32]byte, 1)
+			go func() {
+				h := sha256.New()
+				head := make([]byte, 4)
+				io.ReadFull(client, head)
+				io.CopyN(h, client, expect)
+				var s [32]byte
+				copy(s[:], h.Sum(nil))
+				got <- s
+			}()
+			n, err := io.Copy(server, r)
+			require.NoError(t, err)
+			assert.Equal(t, expect, n)
+			sum := <-got
+			if limit < 0 {
+				assert.Equal(t, want, sum, "the file arrives intact")
+			}
+			off, _ := f.Seek(0, io.SeekCurrent)
+			assert.Equal(t, expect, off, "the file offset advances past what was sent")
+		})
+	}
+}
+
+func TestReadFromDeadline(t *testing.T) {
+	path, _ := writeRandomFile(t, 64<<20)
+	server, _, stop := pipe(t, nil) // the peer never reads
+	defer stop()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, server.SetWriteDeadline(time.Now().Add(200*time.Millisecond)))
+	start := time.Now()
+	_, err = io.Copy(server, f)
+	require.Error(t, err)
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout())
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestServeFile(t *testing.T) {
+	path, want := writeRandomFile(t, 8<<20)
+	ln, err := Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, path)
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+
+	t.Run("whole", func(t *testing.T) {
+		done := make(chan [32]byte, 8)
+		for range 8 { // concurrent clients
+			go func() {
+				resp, err := client.Get("http://" + ln.Addr().String() + "/")
+				if err != nil {
+					done <- [32]byte{}
+					return
+				}
+				defer resp.Body.Close()
+				h := sha256.New()
+				io.Copy(h, resp.Body)
+				var s [32]byte
+				copy(s[:], h.Sum(nil))
+				done <- s
+			}()
+		}
+		for range 8 {
+			assert.Equal(t, want, <-done)
+		}
+	})
+	t.Run("range", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+		req.Header.Set("Range", "bytes=100-199")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		data, _ := os.ReadFile(path)
+		assert.Equal(t, data[100:200], body)
+	})
+}
+
+func TestFileListener(t *testing.T) {
+	if os.Getenv("RINGNET_TEST_FILE_LISTENER_CHILD") == "1" {
+		f := os.NewFile(3, "inherited")
+		ln, err := FileListener(f)
+		if err != nil {
+			os.Exit(2)
+		}
+		f.Close()
+		http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "from child "+Backend())
+		}))
+		return
+	}
+	// The parent makes the socket and passes it, as systemd does.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	f, err := ln.(*net.TCPListener).File()
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFileListener$")
+	cmd.Env = append(os.Environ(), "RINGNET_TEST_FILE_LISTENER_CHILD=1")
+	cmd.ExtraFiles = []*os.File{f}
+	require.NoError(t, cmd.Start())
+	f.Close()
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + addr + "/")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.True(t, strings.HasPrefix(string(body), "from child "), string(body))
+}
+
+func TestConnParity(t *testing.T) {
+	server, client, stop := pipe(t, nil)
+	defer stop()
+	require.NoError(t, server.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}))
+	mp, err := server.MultipathTCP()
+	require.NoError(t, err)
+	assert.False(t, mp)
+	f, err := server.File()
+	require.NoError(t, err)
+	// The duplicate writes to the same connection.
+	_, err = f.Write([]byte("dup"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	buf := make([]byte, 3)
+	_, err = io.ReadFull(client, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "dup", string(buf))
+	require.NoError(t, server.SetLinger(0))
+	require.NoError(t, server.SetReadBuffer(1<<16))
+	require.NoError(t, server.SetWriteBuffer(1<<16))
+
+	require.NoError(t, server.Close())
+	_, err = server.File()
+	assert.ErrorIs(t, err, net.ErrClosed)
+	assert.ErrorIs(t, server.SetNoDelay(true), net.ErrClosed)
+}

@@ -1,0 +1,167 @@
+package ringnet
+
+import (
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringnet/ringnet/internal/stream"
+)
+
+// ReadFrom implements io.ReaderFrom. From an *os.File (or an
+// io.LimitedReader around one, or the wrapper os.File.WriteTo hands to
+// io.Copy) the bytes go from the page cache to the
+// socket with sendfile(2), never through user space, after the bytes
+// already written; from any other reader it copies through Write.
+// Deadlines and Close apply as to Write.
+func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
+	f, remain := fileOf(r)
+	if f == nil {
+		return io.Copy(writerOnly{c}, r)
+	}
+	n, err, handled := c.sendFile(f, remain)
+	if lr, ok := r.(*io.LimitedReader); ok {
+		lr.N -= n
+	}
+	if !handled {
+		// Not a file sendfile can read (a pipe, a directory...): copy.
+		m, err := io.Copy(writerOnly{c}, r)
+		return n + m, err
+	}
+	if err != nil {
+		return n, c.opErr("readfrom", err)
+	}
+	return n, nil
+}
+
+// writerOnly hides ReadFrom from io.Copy so it does not recurse.
+type writerOnly struct{ io.Writer }
+
+// rawFile is a reader with a file descriptor: an *os.File, or a wrapper
+// that embeds one (io.Copy(conn, file) reaches ReadFrom through
+// os.File.WriteTo, which wraps the file to hide its WriteTo).
+type rawFile interface {
+	io.Reader
+	SyscallConn() (syscall.RawConn, error)
+}
+
+// fileOf returns the file under r and how many bytes to take from it
+// (-1: to the end).
+func fileOf(r io.Reader) (rawFile, int64) {
+	remain := int64(-1)
+	if lr, ok := r.(*io.LimitedReader); ok {
+		remain, r = lr.N, lr.R
+		if remain <= 0 {
+			return nil, 0
+		}
+	}
+	f, _ := r.(rawFile)
+	return f, remain
+}
+
+// sendFile sends remain bytes (-1: to the end) of f from its current
+// offset, which it advances. handled is false if sendfile cannot read f
+// and nothing was sent.
+func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, handled bool) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, nil, false
+	}
+	if err := c.s.LockSend(); err != nil {
+		return 0, err, true
+	}
+	var sendErr error
+	defer func() { c.s.UnlockSend(sendErr) }()
+	handled = true
+	const chunk = 4 << 20
+	for remain != 0 {
+		n := chunk
+		if remain > 0 && remain < chunk {
+			n = int(remain)
+		}
+		var k int
+		var werr error
+		cerr := rc.Read(func(ffd uintptr) bool {
+			werr = c.s.WithFD(func(sfd int) error {
+				var e error
+				k, e = unix.Sendfile(sfd, int(ffd), nil, n)
+				return e
+			})
+			return true
+		})
+		if cerr != nil {
+			return written, cerr, true
+		}
+		if k > 0 {
+			written += int64(k)
+			if remain > 0 {
+				remain -= int64(k)
+			}
+		}
+		switch {
+		case werr == unix.EAGAIN:
+			if err := c.waitWritable(); err != nil {
+				return written, err, true
+			}
+		case werr == unix.EINTR:
+		case werr == unix.EINVAL || werr == unix.ENOSYS:
+			if written == 0 {
+				return 0, nil, false
+			}
+			return written, werr, true
+		case werr != nil:
+			if errno, ok := werr.(syscall.Errno); ok && errno != 0 {
+				sendErr = errno
+			}
+			return written, werr, true
+		case k == 0:
+			return written, nil, true // end of file
+		}
+	}
+	return written, nil, true
+}
+
+// waitWritable waits for the socket to take more bytes, honouring the
+// write deadline and Close. It polls outside WithFD so that the loop is
+// never held up closing the fd: at worst a poll sees a reused fd and
+// returns early.
+func (c *Conn) waitWritable() error {
+	for {
+		if c.s.Closed() {
+			return stream.ErrClosed
+		}
+		timeout := 50 * time.Millisecond
+		if dl := c.s.WriteDeadline(); !dl.IsZero() {
+			left := time.Until(dl)
+			if left <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			timeout = min(timeout, left)
+		}
+		fd := -1
+		_ = c.s.WithFD(func(sfd int) error { fd = sfd; return nil })
+		if fd < 0 {
+			return stream.ErrClosed
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		n, err := unix.Poll(pfd, int(timeout/time.Millisecond)+1)
+		if err != nil && err != unix.EINTR {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// WriteTo implements io.WriterTo: it copies from the connection to w until
+// the end of the stream.
+func (c *Conn) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(w, readerOnly{c})
+}
+
+// readerOnly hides WriteTo from io.Copy so it does not recurse.
+type readerOnly struct{ io.Reader }
