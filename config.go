@@ -1,57 +1,56 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd
+
 package ringnet
 
 import (
-	"fmt"
 	"net"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringnet/ringnet/internal/backend"
-	"github.com/ringnet/ringnet/loop"
 )
 
-// config is the loop shape shared by ListenConfig and Dialer.
-type config struct {
-	Loops       int
-	RingEntries uint32
-	Buffers     int
-	BufferSize  int
-}
-
-func (c config) validate() error {
-	if c.Buffers < 0 || c.Buffers > 1<<15 || c.Buffers&(c.Buffers-1) != 0 {
-		return fmt.Errorf("ringnet: Buffers = %d is not a power of two in [0, 32768]", c.Buffers)
+// serveListener moves a listener made by the net package onto backend b:
+// a duplicate of its socket goes to the loops, and sl is closed.
+func serveListener(sl net.Listener, network string, b *backend.Backend, cfg config, keepAlive opts) (net.Listener, error) {
+	addr := sl.Addr()
+	unlink := ""
+	if ul, ok := sl.(*net.UnixListener); ok {
+		// The path is removed by our Close, not by net's below.
+		ul.SetUnlinkOnClose(false)
+		if name := addr.String(); keepAlive.unlink && name != "" && name[0] != '@' {
+			unlink = name
+		}
 	}
-	if c.Loops < 0 || c.BufferSize < 0 {
-		return fmt.Errorf("ringnet: negative Loops (%d) or BufferSize (%d)", c.Loops, c.BufferSize)
-	}
-	return nil
-}
-
-// acquire joins (or starts) the group of loops for c.
-func (c config) acquire() (backend.Group, error) {
-	return loop.Backend.Acquire(backend.Config{
-		Loops:       c.Loops,
-		RingEntries: c.RingEntries,
-		Buffers:     uint16(c.Buffers),
-		BufferSize:  c.BufferSize,
-	})
-}
-
-// adoptConn moves a connection made by the net package onto the loops: a
-// duplicate of its socket goes to a loop, and nc is closed.
-func adoptConn(nc net.Conn, network string, cfg config) (*Conn, error) {
-	if err := cfg.validate(); err != nil {
-		nc.Close()
+	fd, err := dupFD(sl.(syscall.Conn))
+	_ = sl.Close()
+	if err != nil {
 		return nil, err
 	}
+	g, err := b.Acquire(cfg.backendConfig())
+	if err != nil {
+		_ = unix.Close(fd)
+		if unlink != "" {
+			_ = os.Remove(unlink)
+		}
+		return nil, err
+	}
+	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: keepAlive.keepAlive, unlink: unlink}
+	g.Release()
+	return ln, nil
+}
+
+// serveConn moves a connection made by the net package onto backend b: a
+// duplicate of its socket goes to a loop, and nc is closed.
+func serveConn(nc net.Conn, network string, b *backend.Backend, cfg config) (net.Conn, error) {
 	fd, err := dupFD(nc.(syscall.Conn))
 	nc.Close()
 	if err != nil {
 		return nil, err
 	}
-	g, err := cfg.acquire()
+	g, err := b.Acquire(cfg.backendConfig())
 	if err != nil {
 		_ = unix.Close(fd)
 		return nil, err
@@ -59,4 +58,23 @@ func adoptConn(nc net.Conn, network string, cfg config) (*Conn, error) {
 	c := newConn(g.Adopt(fd), network)
 	g.Release()
 	return c, nil
+}
+
+// dupFD returns a close-on-exec duplicate of c's socket.
+func dupFD(c syscall.Conn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, os.NewSyscallError("fcntl", derr)
+	}
+	return fd, nil
 }

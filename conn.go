@@ -1,3 +1,5 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd
+
 package ringnet
 
 import (
@@ -211,7 +213,7 @@ func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
 	if secs < 1 {
 		secs = 1
 	}
-	if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs); err != nil {
+	if err := c.setsockopt(unix.IPPROTO_TCP, tcpKeepIdle, secs); err != nil {
 		return err
 	}
 	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)

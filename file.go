@@ -1,3 +1,5 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd
+
 package ringnet
 
 import (
@@ -41,7 +43,7 @@ func (c *Conn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
 		return d
 	}
 	if config.Idle != 0 {
-		if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs(int((config.Idle+999999999)/1e9), 15)); err != nil {
+		if err := c.setsockopt(unix.IPPROTO_TCP, tcpKeepIdle, secs(int((config.Idle+999999999)/1e9), 15)); err != nil {
 			return err
 		}
 	}
@@ -56,21 +58,6 @@ func (c *Conn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
 		}
 	}
 	return nil
-}
-
-// MultipathTCP reports whether the connection uses MPTCP, as
-// net.TCPConn.MultipathTCP does.
-func (c *Conn) MultipathTCP() (bool, error) {
-	var proto int
-	err := c.s.WithFD(func(fd int) error {
-		var e error
-		proto, e = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
-		return e
-	})
-	if err != nil {
-		return false, c.opErr("get", err)
-	}
-	return proto == unix.IPPROTO_MPTCP, nil
 }
 
 // File returns a duplicate of the listening socket that the caller owns.
@@ -110,26 +97,19 @@ func FileListener(f *os.File) (net.Listener, error) {
 		return nil, err
 	}
 	network := nl.Addr().Network()
-	if !servedNetwork(network) {
+	b, err := pickBackend("")
+	if err != nil || b == nil || !servedNetwork(network) {
+		if err != nil {
+			nl.Close()
+			return nil, &net.OpError{Op: "file", Net: network, Addr: nl.Addr(), Err: err}
+		}
 		return nl, nil
 	}
 	addr := nl.Addr()
-	fd, err := dupFD(nl.(syscall.Conn))
-	if ul, ok := nl.(*net.UnixListener); ok {
-		ul.SetUnlinkOnClose(false)
-	}
-	nl.Close()
+	ln, err := serveListener(nl, network, b, config{}, opts{})
 	if err != nil {
 		return nil, &net.OpError{Op: "file", Net: network, Addr: addr, Err: err}
 	}
-	var cfg config
-	g, err := cfg.acquire()
-	if err != nil {
-		_ = unix.Close(fd)
-		return nil, &net.OpError{Op: "file", Net: network, Addr: addr, Err: err}
-	}
-	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network}
-	g.Release()
 	return ln, nil
 }
 
@@ -141,11 +121,16 @@ func FileConn(f *os.File) (net.Conn, error) {
 		return nil, err
 	}
 	network := nc.LocalAddr().Network()
-	if !servedNetwork(network) {
+	laddr, raddr := nc.LocalAddr(), nc.RemoteAddr()
+	b, err := pickBackend("")
+	if err != nil || b == nil || !servedNetwork(network) {
+		if err != nil {
+			nc.Close()
+			return nil, &net.OpError{Op: "file", Net: network, Source: laddr, Addr: raddr, Err: err}
+		}
 		return nc, nil
 	}
-	laddr, raddr := nc.LocalAddr(), nc.RemoteAddr()
-	c, err := adoptConn(nc, network, config{})
+	c, err := serveConn(nc, network, b, config{})
 	if err != nil {
 		return nil, &net.OpError{Op: "file", Net: network, Source: laddr, Addr: raddr, Err: err}
 	}

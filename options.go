@@ -1,8 +1,13 @@
 package ringnet
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"syscall"
 	"time"
+
+	"github.com/ringnet/ringnet/internal/backend"
 )
 
 // ListenConfig mirrors net.ListenConfig and adds the shape of the event
@@ -27,6 +32,71 @@ type ListenConfig struct {
 	// BufferSize is the size of each provided receive buffer; zero means
 	// 16 KiB.
 	BufferSize int
+
+	// Backend picks the backend: "io_uring", "poll" or "auto"; empty
+	// means the RINGNET_BACKEND environment variable, and "auto" when that
+	// is unset too. Forcing "io_uring" where it cannot run makes Listen
+	// fail with the reason instead of falling back.
+	Backend string
+}
+
+// Dialer mirrors net.Dialer: its fields mean what net.Dialer's do, and the
+// connections it returns are served by the same event loops as accepted
+// ones. The zero value dials with no timeout and the default loops.
+type Dialer struct {
+	// Timeout, Deadline, LocalAddr, FallbackDelay, KeepAlive,
+	// KeepAliveConfig, Resolver, Control and ControlContext are net.Dialer's.
+	Timeout         time.Duration
+	Deadline        time.Time
+	LocalAddr       net.Addr
+	FallbackDelay   time.Duration
+	KeepAlive       time.Duration
+	KeepAliveConfig net.KeepAliveConfig
+	Resolver        *net.Resolver
+	Control         func(network, address string, c syscall.RawConn) error
+	ControlContext  func(ctx context.Context, network, address string, c syscall.RawConn) error
+
+	// Loops, RingEntries, Buffers, BufferSize and Backend shape the event
+	// loops as in ListenConfig.
+	Loops       int
+	RingEntries uint32
+	Buffers     int
+	BufferSize  int
+	Backend     string
 }
 
 const defaultKeepAlive = 15 * time.Second
+
+// opts carries what a listener does to the connections it accepts.
+type opts struct {
+	keepAlive time.Duration
+	unlink    bool // remove the Unix socket file on Close
+}
+
+// config is the loop shape shared by ListenConfig and Dialer.
+type config struct {
+	Loops       int
+	RingEntries uint32
+	Buffers     int
+	BufferSize  int
+	Backend     string
+}
+
+func (c config) validate() error {
+	if c.Buffers < 0 || c.Buffers > 1<<15 || c.Buffers&(c.Buffers-1) != 0 {
+		return fmt.Errorf("ringnet: Buffers = %d is not a power of two in [0, 32768]", c.Buffers)
+	}
+	if c.Loops < 0 || c.BufferSize < 0 {
+		return fmt.Errorf("ringnet: negative Loops (%d) or BufferSize (%d)", c.Loops, c.BufferSize)
+	}
+	return nil
+}
+
+func (c config) backendConfig() backend.Config {
+	return backend.Config{
+		Loops:       c.Loops,
+		RingEntries: c.RingEntries,
+		Buffers:     uint16(c.Buffers),
+		BufferSize:  c.BufferSize,
+	}
+}

@@ -26,6 +26,9 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("serving on http://%s (backend %s)", ln.Addr(), ringnet.Backend())
+	if why := ringnet.BackendReason(); why != "" {
+		log.Printf("not on io_uring: %s", why)
+	}
 	log.Fatal(http.Serve(ln, newMux()))
 }
 
@@ -79,7 +82,7 @@ func newMux() *http.ServeMux {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"backend": ringnet.Backend(), "loops": ringnet.Stats()}); err != nil {
+		if err := enc.Encode(map[string]any{"backend": ringnet.Backend(), "reason": ringnet.BackendReason(), "loops": ringnet.Stats()}); err != nil {
 			fmt.Fprintln(w, err)
 		}
 	})

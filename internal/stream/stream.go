@@ -19,8 +19,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Requests a Stream makes of its loop, as bits OR-ed into one word so that
@@ -292,20 +290,9 @@ func (s *Stream) sendDirect(b []byte) (int, error) {
 	s.mu.Unlock()
 	var n int
 	err := s.WithFD(func(fd int) error {
-		for n < len(b) {
-			k, err := unix.SendmsgN(fd, b[n:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			n += k
-		}
-		return nil
+		var err error
+		n, err = sendNonblock(fd, b)
+		return err
 	})
 	s.mu.Lock()
 	s.sending = false

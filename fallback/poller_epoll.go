@@ -1,0 +1,98 @@
+//go:build linux
+
+package fallback
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+const pollName = "epoll_wait"
+
+// Readiness bits of one event, the same on every poller.
+const (
+	evIn    = 1 << iota // readable
+	evOut               // writable
+	evRdHup             // the peer shut its sending side down
+	evErr               // hang-up or error on the socket
+)
+
+// poller is one epoll instance. Sockets are registered edge-triggered, so
+// an event is reported once per readiness change and the loop never
+// re-arms; the kernel stores the fd in each event.
+type poller struct {
+	fd  int
+	evs []unix.EpollEvent
+}
+
+func newPoller() (*poller, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	return &poller{fd: fd, evs: make([]unix.EpollEvent, 256)}, nil
+}
+
+func (p *poller) close() { _ = unix.Close(p.fd) }
+
+func (p *poller) add(fd int, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &ev)
+}
+
+// addConn watches a connected socket for reading, writing and the peer's
+// FIN, edge-triggered.
+func (p *poller) addConn(fd int) error {
+	return p.add(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET)
+}
+
+// addReader watches fd (a listener, the wake pipe) for reading,
+// edge-triggered.
+func (p *poller) addReader(fd int) error {
+	return p.add(fd, unix.EPOLLIN|unix.EPOLLET)
+}
+
+// del stops watching fd before it is closed. Closing alone would not do
+// if the socket's file were shared with another descriptor.
+func (p *poller) del(fd int) { _ = unix.EpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, nil) }
+
+// poll collects ready events, blocking until there is one if block is set.
+func (p *poller) poll(block bool) (int, error) {
+	ms := 0
+	if block {
+		ms = -1
+	}
+	return unix.EpollWait(p.fd, p.evs, ms)
+}
+
+// event returns the fd and readiness bits of the i-th collected event.
+func (p *poller) event(i int) (fd int, ev uint32) {
+	e := &p.evs[i]
+	if e.Events&unix.EPOLLIN != 0 {
+		ev |= evIn
+	}
+	if e.Events&unix.EPOLLOUT != 0 {
+		ev |= evOut
+	}
+	if e.Events&unix.EPOLLRDHUP != 0 {
+		ev |= evRdHup
+	}
+	if e.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		ev |= evErr
+	}
+	return int(e.Fd), ev
+}
+
+// accept accepts one connection as a non-blocking, close-on-exec socket.
+func accept(fd int) (int, error) {
+	nfd, _, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	return nfd, err
+}
+
+// sendmsg sends b without raising SIGPIPE.
+func sendmsg(fd int, b []byte) (int, error) {
+	return unix.SendmsgN(fd, b, nil, nil, unix.MSG_NOSIGNAL)
+}
+
+func setNoSigpipe(int) {}

@@ -1,0 +1,40 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package fallback
+
+import (
+	"sync/atomic"
+
+	"github.com/ringnet/ringnet/internal/backend"
+)
+
+// stats are one loop's counters. The loop goroutine updates them with
+// atomic adds; they may be read at any time.
+type stats struct {
+	Loop         int
+	Conns        atomic.Int64  // connections owned now
+	Accepts      atomic.Uint64 // connections accepted
+	AcceptErrors atomic.Uint64 // accepts that failed (EMFILE...)
+	Polls        atomic.Uint64 // waits that blocked: netpoller parks, or epoll_wait(-1)/kevent(NULL) calls
+	Sleeps       atomic.Uint64 // times the loop announced it would sleep and waited
+	BytesIn      atomic.Uint64 // bytes received
+	RecvPauses   atomic.Uint64 // receives paused at the high-water mark
+}
+
+// Stats returns a snapshot of the loop's counters.
+func (l *Loop) Stats() backend.Stats {
+	w := l.sig.Stats()
+	return backend.Stats{
+		Backend:        "poll",
+		Loop:           l.id,
+		Conns:          l.stats.Conns.Load(),
+		Accepts:        l.stats.Accepts.Load(),
+		AcceptErrors:   l.stats.AcceptErrors.Load(),
+		Polls:          l.stats.Polls.Load(),
+		Sleeps:         l.stats.Sleeps.Load(),
+		WakesWritten:   w.Written,
+		WakesCoalesced: w.Coalesced,
+		BytesIn:        l.stats.BytesIn.Load(),
+		RecvPauses:     l.stats.RecvPauses.Load(),
+	}
+}

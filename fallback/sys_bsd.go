@@ -1,0 +1,22 @@
+//go:build freebsd || netbsd || openbsd || dragonfly
+
+package fallback
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// accept accepts one connection as a non-blocking, close-on-exec socket.
+func accept(fd int) (int, error) {
+	nfd, _, err := syscall.Accept4(fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+	return nfd, err
+}
+
+// sendmsg sends b without raising SIGPIPE.
+func sendmsg(fd int, b []byte) (int, error) {
+	return unix.SendmsgN(fd, b, nil, nil, unix.MSG_NOSIGNAL)
+}
+
+func setNoSigpipe(int) {}

@@ -1,0 +1,31 @@
+//go:build !unix
+
+package fallback
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// ErrUnsupported is returned by Backend.Acquire: there are no Unix sockets
+// to poll here.
+var ErrUnsupported = fmt.Errorf("ringnet/fallback: no readiness poller on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+
+// Backend stands in for the backend.Backend value of Unix systems. Package
+// internal/backend does not build on this system (internal/stream uses
+// golang.org/x/sys/unix), so this value has the same field names but not
+// its type: Backend.Name, Backend.Acquire(cfg) and Backend.Stats() read
+// the same, and Acquire always fails with ErrUnsupported.
+var Backend = struct {
+	Name    string
+	Acquire func(cfg any) (any, error)
+	Stats   func() []any
+}{
+	Name:    "poll",
+	Acquire: func(any) (any, error) { return nil, ErrUnsupported },
+	Stats:   func() []any { return nil },
+}
+
+// WaitStopped returns at once: no loop ever runs here.
+func WaitStopped() {}

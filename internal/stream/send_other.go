@@ -1,0 +1,8 @@
+//go:build !unix
+
+package stream
+
+import "errors"
+
+// sendNonblock is never reached where no loop runs.
+func sendNonblock(int, []byte) (int, error) { return 0, errors.ErrUnsupported }

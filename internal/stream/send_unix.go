@@ -1,0 +1,24 @@
+//go:build unix
+
+package stream
+
+import "golang.org/x/sys/unix"
+
+// sendNonblock sends as much of b as the socket takes without blocking. A
+// full socket is not an error: it returns the count sent so far.
+func sendNonblock(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := unix.SendmsgN(fd, b[n:], nil, nil, unix.MSG_DONTWAIT|sendNoSignal)
+		switch err {
+		case nil:
+			n += k
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return n, nil
+		default:
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,22 @@
+package ringnet
+
+import "golang.org/x/sys/unix"
+
+// tcpKeepIdle is the option for the idle time before the first keep-alive
+// probe.
+const tcpKeepIdle = unix.TCP_KEEPIDLE
+
+// MultipathTCP reports whether the connection uses MPTCP, as
+// net.TCPConn.MultipathTCP does.
+func (c *Conn) MultipathTCP() (bool, error) {
+	var proto int
+	err := c.s.WithFD(func(fd int) error {
+		var e error
+		proto, e = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+		return e
+	})
+	if err != nil {
+		return false, c.opErr("get", err)
+	}
+	return proto == unix.IPPROTO_MPTCP, nil
+}
