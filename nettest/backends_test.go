@@ -64,7 +64,7 @@ var allBackends = []*backend{
 }
 
 var backendsFlag = flag.String("backends", "", "comma-separated names of the backends to test (default: all of "+
-	"stdlib, and ringnet's backend, io_uring or poll)")
+	"stdlib, io_uring and poll)")
 
 // selectedBackends returns the backends chosen with -backends.
 func selectedBackends() []*backend {

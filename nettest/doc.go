@@ -4,8 +4,8 @@
 // Every test is written against a table of backends (see backends_test.go).
 // The standard library ("stdlib") is always one of them and serves as the
 // differential reference that proves each test itself is correct; the other
-// entries are ringnet's backends (io_uring, or poll when RINGNET_BACKEND=poll
-// makes the library use it). The tests cover:
+// entries are ringnet's two backends, io_uring and poll, each forced through
+// ListenConfig.Backend, so one run covers both. The tests cover:
 //
 //   - golang.org/x/net/nettest.TestConn, with the accepted connection as either
 //     end of the pipe;

@@ -10,33 +10,49 @@ import (
 	"github.com/ringnet/ringnet"
 )
 
-// The ringnet backend: its name is what the library says it runs (io_uring,
-// or poll when RINGNET_BACKEND=poll selects the fallback).
+// ringnet's backends, each forced through ListenConfig.Backend so that one
+// run of the suite covers both: io_uring, and the poll loop that serves
+// where io_uring is refused.
 func init() {
-	allBackends = append(allBackends, &backend{
-		name:   ringnet.Backend(),
-		listen: ringnet.Listen,
-		listenConfig: func(ctx context.Context, o listenOpts, network, address string) (net.Listener, error) {
+	for _, name := range []string{"io_uring", "poll"} {
+		listenConfig := func(ctx context.Context, o listenOpts, network, address string) (net.Listener, error) {
 			lc := ringnet.ListenConfig{
 				Control:   o.Control,
 				KeepAlive: o.KeepAlive,
 				Loops:     o.Loops,
 				Buffers:   o.Buffers,
+				Backend:   name,
 			}
 			return lc.Listen(ctx, network, address)
-		},
-		statsDetail: func() string { return fmt.Sprintf("%+v", ringnet.Stats()) },
-		stats: func() loopStats {
-			var s loopStats
+		}
+		loops := func() []ringnet.LoopStats {
+			var out []ringnet.LoopStats
 			for _, l := range ringnet.Stats() {
-				s.Loops++
-				s.Conns += l.Conns
-				s.BuffersInUse += l.BuffersInUse
-				s.Buffers += int64(l.Buffers)
-				s.RecvPauses += l.RecvPauses
-				s.NoBufs += l.NoBufs
+				if l.Backend == name {
+					out = append(out, l)
+				}
 			}
-			return s
-		},
-	})
+			return out
+		}
+		allBackends = append(allBackends, &backend{
+			name: name,
+			listen: func(network, address string) (net.Listener, error) {
+				return listenConfig(context.Background(), listenOpts{}, network, address)
+			},
+			listenConfig: listenConfig,
+			statsDetail:  func() string { return fmt.Sprintf("%+v", loops()) },
+			stats: func() loopStats {
+				var s loopStats
+				for _, l := range loops() {
+					s.Loops++
+					s.Conns += l.Conns
+					s.BuffersInUse += l.BuffersInUse
+					s.Buffers += int64(l.Buffers)
+					s.RecvPauses += l.RecvPauses
+					s.NoBufs += l.NoBufs
+				}
+				return s
+			},
+		})
+	}
 }
