@@ -168,6 +168,7 @@ type Listener struct {
 	slots     []uint32 // per loop: the listener's slot in that loop
 	closing   atomic.Bool
 	errQueued atomic.Bool  // an accept error waits in q
+	paused    atomic.Bool  // some loop stopped accepting: q passed AcceptBacklog
 	pending   atomic.Int32 // loops that still hold the socket
 	closeMu   sync.Mutex
 }
@@ -200,8 +201,18 @@ func (ln *Listener) Accept() (*stream.Stream, error) {
 		}
 		return nil, a.Err
 	}
+	if ln.paused.Load() && ln.q.Len() < AcceptBacklog/2 && ln.paused.CompareAndSwap(true, false) {
+		for _, l := range ln.g.loops {
+			l.post(func() { l.rearmAccept(ln) })
+		}
+	}
 	return a.Stream, nil
 }
+
+// AcceptBacklog is how many accepted connections may wait for Accept before
+// the loops stop accepting (the rest wait in the kernel's backlog). A
+// variable so tests can make it small.
+var AcceptBacklog = 4096
 
 // SetDeadline sets the deadline of Accept.
 func (ln *Listener) SetDeadline(t time.Time) { ln.q.SetDeadline(t) }

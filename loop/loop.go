@@ -94,6 +94,7 @@ type lentry struct {
 	armed     bool
 	cancelled bool
 	failed    bool // the last accept failed; re-armed when Accept asks
+	paused    bool // cancelled because the accept queue is full; re-armed as Accept drains it
 }
 
 func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
@@ -532,7 +533,7 @@ func (l *Loop) armAccept(e *lentry, slot uint32) {
 		return
 	}
 	l.prepAcceptMultishot(e.ln.fd, packUD(udAccept, e.gen, slot))
-	e.armed, e.cancelled, e.failed = true, false, false
+	e.armed, e.cancelled, e.failed, e.paused = true, false, false, false
 }
 
 func (l *Loop) listenerEntry(ln *Listener) (*lentry, uint32) {
@@ -546,7 +547,8 @@ func (l *Loop) listenerEntry(ln *Listener) (*lentry, uint32) {
 // rearmAccept re-arms an accept that stopped on an error, when the
 // listener's user asks for the next connection.
 func (l *Loop) rearmAccept(ln *Listener) {
-	if e, slot := l.listenerEntry(ln); e != nil && e.failed {
+	if e, slot := l.listenerEntry(ln); e != nil && (e.failed || e.paused) {
+		e.paused = false
 		l.armAccept(e, slot)
 	}
 }
@@ -590,6 +592,14 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 			ln, fd := e.ln, int(res)
 			t.post(func() { t.deliverAccepted(ln, fd) })
 		}
+		// Connections nobody accepts stay in the kernel's backlog, as
+		// with net, rather than pile up here: stop accepting above the
+		// mark, and let Accept re-arm when it has drained half of it.
+		if e.armed && !e.cancelled && e.ln.q.Len() >= AcceptBacklog {
+			l.prepCancel(packUD(udAccept, e.gen, slot))
+			e.cancelled, e.paused = true, true
+			e.ln.paused.Store(true)
+		}
 	}
 	if flags&cqeFMore != 0 {
 		return
@@ -601,7 +611,9 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 	}
 	if res < 0 {
 		if res == -int32(unix.ECANCELED) {
-			l.armAccept(e, slot)
+			if !e.paused {
+				l.armAccept(e, slot)
+			}
 			return
 		}
 		// EMFILE, ENFILE, ENOMEM...: tell Accept, and wait for it to ask
