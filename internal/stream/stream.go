@@ -296,6 +296,11 @@ func (s *Stream) sendDirect(b []byte) (int, error) {
 	})
 	s.mu.Lock()
 	s.sending = false
+	if s.wshut {
+		// A CloseWrite that came meanwhile found the send side busy: ask
+		// the loop again now that it is idle.
+		s.request(ReqCloseWrite)
+	}
 	if err != nil {
 		if s.werr == nil {
 			s.werr = err
