@@ -12,7 +12,7 @@ import (
 )
 
 // bufRing is a provided-buffer ring (IORING_REGISTER_PBUF_RING): a ring of
-// buffer descriptors shared with the kernel, from which multishot receives
+// buffer descriptors shared with the kernel, from which receives
 // pick a buffer per completion. go-uring has no call for it, so it is
 // registered here with io_uring_register(2) directly.
 //

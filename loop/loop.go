@@ -331,7 +331,7 @@ func (l *Loop) armRecv(c *conn) {
 	if c.recvArmed || c.closing || c.starved || c.s.RecvEnded() || c.s.RecvPaused() {
 		return
 	}
-	l.prepRecvMultishot(c.fd, c.ud(udRecv))
+	l.prepRecv(c.fd, c.ud(udRecv))
 	c.recvArmed, c.recvCancelled = true, false
 }
 
@@ -413,6 +413,9 @@ func (l *Loop) completeSend(c *conn, op udOp, res int32) {
 	l.progressClose(c)
 }
 
+// completeRecv handles the completion of a receive. Receives are
+// single-shot and re-armed here, so that the task work of the next one
+// targets the thread the loop runs on now (see the package doc).
 func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 	if flags&cqeFBuffer != 0 {
 		bid := uint16(flags >> cqeBufShift)
@@ -420,13 +423,14 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 		if c != nil && res > 0 {
 			l.stats.BytesIn.Add(uint64(res))
 			if c.s.Deliver(l.bufs.buf(bid)[:res]) {
+				// Paused at the high-water mark: armRecv below declines
+				// until the reader drains the queue and asks to resume.
 				l.stats.RecvPauses.Add(1)
-				l.cancelRecv(c)
 			}
 		}
 		l.bufs.recycle(bid)
 	}
-	if c == nil || flags&cqeFMore != 0 {
+	if c == nil {
 		return
 	}
 	c.recvArmed = false
@@ -439,10 +443,9 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 			c.starved = true
 			l.starved = append(l.starved, c)
 		}
-	case res == -int32(unix.ECANCELED), res > 0:
-		// Paused, closing, or the kernel ended the multishot: re-armed below
-		// unless paused or closing.
-	case res < 0:
+	case res > 0, res == -int32(unix.ECANCELED), res == -int32(unix.EINTR), res == -int32(unix.EAGAIN):
+		// Re-armed below unless paused or closing.
+	default:
 		c.s.DeliverEnd(syscall.Errno(-res))
 	}
 	if c.closing {

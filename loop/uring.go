@@ -24,7 +24,6 @@ const (
 	sqeBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT
 
 	acceptMultishot = 1 << 0 // IORING_ACCEPT_MULTISHOT, in sqe.ioprio
-	recvMultishot   = 1 << 1 // IORING_RECV_MULTISHOT, in sqe.ioprio
 
 	cqeFBuffer  = 1 << 0 // IORING_CQE_F_BUFFER
 	cqeFMore    = 1 << 1 // IORING_CQE_F_MORE
@@ -113,11 +112,12 @@ func (l *Loop) prepAcceptMultishot(fd int, ud uint64) {
 	e.UserData = ud
 }
 
-func (l *Loop) prepRecvMultishot(fd int, ud uint64) {
+// prepRecv queues a receive into a buffer the kernel picks from the
+// provided-buffer ring.
+func (l *Loop) prepRecv(fd int, ud uint64) {
 	e := l.sqe()
 	e.OpCode = opRecv
 	e.Fd = int32(fd)
-	e.IoPrio = recvMultishot
 	e.Flags = sqeBufferSelect
 	e.BufIG = l.bufs.group
 	e.UserData = ud

@@ -474,6 +474,7 @@ func TestGRPCGracefulStop(t *testing.T) {
 		d := waitFor(t, stopped, 5*time.Second, "GracefulStop to return")
 		t.Logf("GracefulStop returned after %v", d)
 		assert.GreaterOrEqual(t, d, sleep/2, "GracefulStop returned before the slow calls could finish")
+		assert.Less(t, d, 5*time.Second, "GracefulStop took too long")
 		assert.NoError(t, waitFor(t, g.served, 5*time.Second, "Serve to return"), "Serve after GracefulStop")
 		g.served <- nil // for the cleanup
 

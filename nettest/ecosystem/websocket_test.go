@@ -240,7 +240,7 @@ func TestWebSocket(t *testing.T) {
 			}
 			assert.EqualValues(t, 10, ws.pings.Load()-before, "pings the server received")
 			require.NoError(t, c.Close(websocket.StatusNormalClosure, "bye"))
-			<-rctx.Done()
+			waitFor(t, rctx.Done(), 5*time.Second, "the client's reader to end")
 			assert.Equal(t, websocket.StatusNormalClosure, waitFor(t, ws.closes, 5*time.Second, "the server's close status"))
 		})
 
