@@ -137,3 +137,84 @@ func BenchmarkEchoParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBulkRecv streams 1 MiB writes from a net.Dial client into the
+// server, which reads them with 32 KiB buffers: the receive path in bulk.
+func BenchmarkBulkRecv(b *testing.B) {
+	for _, s := range servers {
+		b.Run("server="+s.name, func(b *testing.B) {
+			ln, err := s.listen()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			done := make(chan int64, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					done <- -1
+					return
+				}
+				defer c.Close()
+				n, _ := io.CopyBuffer(io.Discard, readerOnly{c}, make([]byte, 32<<10))
+				done <- n
+			}()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			chunk := make([]byte, 1<<20)
+			b.SetBytes(int64(len(chunk)))
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+			c.Close()
+			if n := <-done; n != int64(b.N)*int64(len(chunk)) {
+				b.Fatalf("server read %d bytes, want %d", n, int64(b.N)*int64(len(chunk)))
+			}
+		})
+	}
+}
+
+// BenchmarkBulkSend streams 1 MiB writes from the server to a net.Dial
+// client: the send path in bulk.
+func BenchmarkBulkSend(b *testing.B) {
+	for _, s := range servers {
+		b.Run("server="+s.name, func(b *testing.B) {
+			ln, err := s.listen()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv, err := ln.Accept()
+			if err != nil {
+				b.Fatal(err)
+			}
+			done := make(chan int64, 1)
+			go func() {
+				n, _ := io.CopyBuffer(io.Discard, readerOnly{c}, make([]byte, 32<<10))
+				done <- n
+			}()
+			chunk := make([]byte, 1<<20)
+			b.SetBytes(int64(len(chunk)))
+			b.ResetTimer()
+			for range b.N {
+				if _, err := srv.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+			srv.Close()
+			if n := <-done; n != int64(b.N)*int64(len(chunk)) {
+				b.Fatalf("client read %d bytes, want %d", n, int64(b.N)*int64(len(chunk)))
+			}
+			c.Close()
+		})
+	}
+}

@@ -27,10 +27,10 @@ type ListenConfig struct {
 	// 1024.
 	RingEntries uint32
 	// Buffers is the number of provided receive buffers per loop, a power
-	// of two; zero means 512.
+	// of two; zero means 256.
 	Buffers int
 	// BufferSize is the size of each provided receive buffer; zero means
-	// 16 KiB.
+	// 64 KiB.
 	BufferSize int
 
 	// Backend picks the backend: "io_uring", "poll" or "auto"; empty

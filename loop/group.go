@@ -37,8 +37,8 @@ type Config = backend.Config
 // Defaults.
 const (
 	DefaultRingEntries = 1024
-	DefaultBuffers     = 512
-	DefaultBufferSize  = 16 << 10
+	DefaultBuffers     = 256
+	DefaultBufferSize  = 64 << 10
 )
 
 func withDefaults(c Config) Config {

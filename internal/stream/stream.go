@@ -54,7 +54,6 @@ const (
 	// that was written before it.
 	LingerTimeout = 5 * time.Second
 
-	smallBuf = 4 << 10
 )
 
 // ErrClosed is returned after Close; the root package maps it to net.ErrClosed.
@@ -62,19 +61,6 @@ var ErrClosed = errors.New("use of closed stream")
 
 // ErrWriteShut is returned by Write after CloseWrite.
 var ErrWriteShut = syscall.EPIPE
-
-// smallPool recycles the buffers of connections that move little data at a
-// time, so that an idle connection holds none. It stores array pointers:
-// putting one back allocates nothing.
-var smallPool = sync.Pool{New: func() any { return new([smallBuf]byte) }}
-
-func getSmall() []byte { return smallPool.Get().(*[smallBuf]byte)[:0] }
-
-func putSmall(b []byte) {
-	if cap(b) == smallBuf {
-		smallPool.Put((*[smallBuf]byte)(b[:smallBuf]))
-	}
-}
 
 // Stream is the shared state of one connection. The zero value is not
 // usable: use New.
@@ -192,9 +178,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 			s.roff += n
 			unread := len(s.rbuf) - s.roff
 			if unread == 0 {
-				if cap(s.rbuf) == smallBuf {
-					putSmall(s.rbuf)
-				}
+				putBuf(s.rbuf)
 				s.rbuf, s.roff = nil, 0
 			}
 			resume := s.rpaused && unread < RecvLowWater
@@ -263,10 +247,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		flush := false
 		if room > 0 {
 			take := min(room, len(p)-n)
-			if s.wpend == nil && take <= smallBuf {
-				s.wpend = getSmall()
-			}
-			s.wpend = append(s.wpend, p[n:n+take]...)
+			s.wpend = append(grow(s.wpend, take), p[n:n+take]...)
 			n += take
 			flush = !s.sending
 		}
@@ -466,10 +447,14 @@ func (s *Stream) ReleaseFD() int {
 // stream then counts as paused until a reader drains it (ReqResume).
 func (s *Stream) Deliver(b []byte) (pause bool) {
 	s.mu.Lock()
-	if s.rbuf == nil && len(b) <= smallBuf {
-		s.rbuf = getSmall()
+	if s.roff > 0 && cap(s.rbuf)-len(s.rbuf) < len(b) {
+		// Reuse the space already read rather than grow: a reader that
+		// keeps up but never drains the queue to empty would otherwise
+		// keep every byte ever received.
+		n := copy(s.rbuf, s.rbuf[s.roff:])
+		s.rbuf, s.roff = s.rbuf[:n], 0
 	}
-	s.rbuf = append(s.rbuf, b...)
+	s.rbuf = append(grow(s.rbuf, len(b)), b...)
 	if len(s.rbuf)-s.roff >= RecvHighWater && !s.rpaused {
 		s.rpaused = true
 		pause = true
@@ -543,13 +528,12 @@ func (s *Stream) SendDone(n int) []byte {
 	s.sending = false
 	fly := s.wfly
 	s.wfly, s.woff = nil, 0
+	putBuf(fly)
 	if next := s.swapLocked(); next != nil {
-		putSmall(fly)
 		return next
 	}
-	putSmall(fly)
-	if cap(s.wpend) == smallBuf && len(s.wpend) == 0 {
-		putSmall(s.wpend)
+	if s.wpend != nil && len(s.wpend) == 0 {
+		putBuf(s.wpend)
 		s.wpend = nil
 	}
 	return nil
