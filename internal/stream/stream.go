@@ -53,7 +53,6 @@ const (
 	// LingerTimeout bounds how long Close keeps trying to send data
 	// that was written before it.
 	LingerTimeout = 5 * time.Second
-
 )
 
 // ErrClosed is returned after Close; the root package maps it to net.ErrClosed.
