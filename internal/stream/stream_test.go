@@ -1,0 +1,189 @@
+package stream
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeLoop records kicks; it never sends directly.
+type fakeLoop struct {
+	mu    sync.Mutex
+	kicks int
+}
+
+func (f *fakeLoop) Kick(*Stream) {
+	f.mu.Lock()
+	f.kicks++
+	f.mu.Unlock()
+}
+
+func (f *fakeLoop) SendDirect() bool { return false }
+
+func newTest() (*Stream, *fakeLoop) {
+	k := &fakeLoop{}
+	return New(-1, k), k
+}
+
+func TestGrow(t *testing.T) {
+	tests := []struct {
+		name    string
+		have, n int
+		wantCap int
+	}{
+		{"fits", 0, 0, 0},
+		{"small", 0, 100, smallBuf},
+		{"small to large", smallBuf, 1, largeBuf},
+		{"large", 0, smallBuf + 1, largeBuf},
+		{"beyond large", 0, largeBuf + 1, largeBuf + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b []byte
+			if tt.have > 0 {
+				b = append(getBuf(tt.have), make([]byte, tt.have)...)
+			}
+			g := grow(b, tt.n)
+			assert.Equal(t, tt.have, len(g), "contents kept")
+			assert.GreaterOrEqual(t, cap(g)-len(g), tt.n)
+			if tt.wantCap > 0 {
+				assert.Equal(t, tt.wantCap, cap(g))
+			}
+		})
+	}
+}
+
+func TestDeliverReadOrderAndCompaction(t *testing.T) {
+	s, _ := newTest()
+	var want, got bytes.Buffer
+	// A head start keeps some bytes unread at all times: the queue never
+	// drains to empty, so only compaction keeps it from growing.
+	head := bytes.Repeat([]byte{0xaa}, 5<<10)
+	want.Write(head)
+	s.Deliver(head)
+	chunk := make([]byte, 40<<10)
+	buf := make([]byte, len(chunk))
+	for i := range 200 {
+		for j := range chunk {
+			chunk[j] = byte(i + j)
+		}
+		want.Write(chunk)
+		s.Deliver(chunk)
+		_, err := io.ReadFull(s, buf)
+		require.NoError(t, err)
+		got.Write(buf)
+		require.LessOrEqual(t, cap(s.rbuf), largeBuf, "the queue is compacted, not grown")
+	}
+	s.DeliverEnd(io.EOF)
+	for {
+		n, err := s.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+	}
+	assert.Equal(t, want.Bytes(), got.Bytes())
+	assert.Nil(t, s.rbuf, "a drained queue holds no buffer")
+}
+
+func TestPauseAndResume(t *testing.T) {
+	s, k := newTest()
+	chunk := make([]byte, 64<<10)
+	paused := false
+	for range RecvHighWater/len(chunk) + 1 {
+		paused = s.Deliver(chunk) || paused
+	}
+	assert.True(t, paused, "Deliver asks to pause at the high-water mark")
+	assert.True(t, s.RecvPaused())
+	buf := make([]byte, 64<<10)
+	for s.RecvPaused() {
+		_, err := s.Read(buf)
+		require.NoError(t, err)
+	}
+	unread, _ := s.Buffered()
+	assert.Less(t, unread, RecvLowWater)
+	assert.Equal(t, ReqResume, s.TakeRequests(), "draining below the low-water mark asks the loop to resume")
+	assert.Equal(t, 1, k.kicks)
+}
+
+func TestWriteBlocksAtHighWaterUntilSent(t *testing.T) {
+	s, _ := newTest()
+	big := make([]byte, SendHighWater+100)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Write(big)
+		done <- err
+	}()
+	// The loop takes what is queued and reports it sent.
+	var sent int
+	deadline := time.Now().Add(5 * time.Second)
+	for sent < len(big) && time.Now().Before(deadline) {
+		if b := s.NextSend(); b != nil {
+			sent += len(b)
+			for next := s.SendDone(len(b)); next != nil; next = s.SendDone(len(next)) {
+				sent += len(next)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, <-done)
+	assert.Equal(t, len(big), sent)
+	assert.True(t, s.SendIdle())
+}
+
+func TestDeadlinesAndClose(t *testing.T) {
+	tests := []struct {
+		name string
+		op   func(s *Stream) error
+		act  func(s *Stream)
+		want error
+	}{
+		{"read deadline while blocked", func(s *Stream) error { _, err := s.Read(make([]byte, 1)); return err },
+			func(s *Stream) { s.SetReadDeadline(time.Now()) }, os.ErrDeadlineExceeded},
+		{"read close while blocked", func(s *Stream) error { _, err := s.Read(make([]byte, 1)); return err },
+			func(s *Stream) { s.Close() }, ErrClosed},
+		{"write deadline while blocked", func(s *Stream) error { _, err := s.Write(make([]byte, SendHighWater+1)); return err },
+			func(s *Stream) { s.SetWriteDeadline(time.Now()) }, os.ErrDeadlineExceeded},
+		{"write close while blocked", func(s *Stream) error { _, err := s.Write(make([]byte, SendHighWater+1)); return err },
+			func(s *Stream) { s.Close() }, ErrClosed},
+		{"send error", func(s *Stream) error { _, err := s.Write(make([]byte, SendHighWater+1)); return err },
+			func(s *Stream) { s.SendFailed(syscall.EPIPE) }, syscall.EPIPE},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTest()
+			done := make(chan error, 1)
+			go func() { done <- tt.op(s) }()
+			time.Sleep(20 * time.Millisecond)
+			select {
+			case err := <-done:
+				t.Fatalf("returned before the action: %v", err)
+			default:
+			}
+			tt.act(s)
+			select {
+			case err := <-done:
+				assert.True(t, errors.Is(err, tt.want), "got %v, want %v", err, tt.want)
+			case <-time.After(2 * time.Second):
+				t.Fatal("did not return")
+			}
+		})
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	s, _ := newTest()
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, s.Close(), ErrClosed)
+	assert.Equal(t, ReqClose, s.TakeRequests())
+	assert.ErrorIs(t, s.WithFD(func(int) error { return nil }), ErrClosed)
+}
