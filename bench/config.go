@@ -1,0 +1,93 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// installHint is how to get the external tools the harness runs.
+const installHint = "apt-get update && apt-get install -y wrk linux-perf"
+
+// config is what one invocation of the harness measures and where it writes.
+type config struct {
+	reps  int            // repetitions of every workload × impl
+	dur   time.Duration  // measured window of each run
+	warm  time.Duration  // warm-up before each measured window
+	only  *regexp.Regexp // workloads to run
+	impls []impl         // implementations, in run order
+	out   string         // directory of bench.md, bench.png and bench.json
+	perf  bool           // count syscalls with perf stat
+	args  []string       // the command line, for the report
+}
+
+// parseConfig parses the harness's command line (without the program name).
+func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quick := fs.Bool("quick", false, "smoke run of about 3 minutes: -reps 1 -d 2s unless those are given")
+	reps := fs.Int("reps", 3, "repetitions; implementations are interleaved within each")
+	dur := fs.Duration("d", 4*time.Second, "measured duration of each run (wrk rounds it up to whole seconds)")
+	warm := fs.Duration("warm", time.Second, "warm-up load before each measured run")
+	only := fs.String("only", "", "regexp: run only the workloads whose name matches")
+	implList := fs.String("impls", strings.Join(implNames(), ","), "comma-separated implementations, of: "+strings.Join(implNames(), ", "))
+	out := fs.String("out", "docs", "directory to write bench.md, bench.png and bench.json to")
+	perf := fs.Bool("perf", true, "count the server's syscalls with perf stat (reported n/a when off or unavailable)")
+	fs.Usage = func() { usage(fs) }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		if !set["reps"] {
+			*reps = 1
+		}
+		if !set["d"] {
+			*dur = 2 * time.Second
+		}
+	}
+	if *reps < 1 || *dur < time.Second || *warm < 0 {
+		return nil, fmt.Errorf("need -reps >= 1, -d >= 1s, -warm >= 0")
+	}
+	re, err := regexp.Compile(*only)
+	if err != nil {
+		return nil, fmt.Errorf("-only: %w", err)
+	}
+	impls, err := pickImpls(*implList)
+	if err != nil {
+		return nil, err
+	}
+	return &config{
+		reps: *reps, dur: *dur, warm: *warm, only: re, impls: impls,
+		out: *out, perf: *perf, args: args,
+	}, nil
+}
+
+// usage prints the -h text.
+func usage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, `Usage: go run ./bench [flags]
+
+Benchmarks the bench/server binary with each listener implementation
+(%s) on every workload, interleaving the
+implementations within each repetition, and writes docs/bench.md (the table between the bench markers),
+docs/bench.png and docs/bench.json.
+
+Workloads:
+%s
+Needs wrk for the HTTP workloads and perf for syscall counts (reported n/a
+without it). Install them with:
+
+	%s
+
+Flags:
+`, strings.Join(implNames(), ", "), workloadHelp(), installHint)
+	fs.PrintDefaults()
+}

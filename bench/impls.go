@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// impl is one listener implementation under test: how the server is told
+// to use it.
+type impl struct {
+	name   string   // the name in flags, tables and the chart
+	server string   // the server's -impl
+	env    []string // extra environment of the server process
+}
+
+// baseline is the implementation every ratio is taken against.
+const baseline = "stdlib"
+
+// impls lists the implementations, baseline first: ringnet on io_uring,
+// ringnet forced onto its poll fallback, and go-uring's net listener.
+var impls = []impl{
+	{name: baseline, server: "stdlib"},
+	{name: "ringnet", server: "ringnet", env: []string{"RINGNET_BACKEND=io_uring"}},
+	{name: "poll", server: "ringnet", env: []string{"RINGNET_BACKEND=poll"}},
+	{name: "gouring", server: "gouring"},
+}
+
+// implNames returns the names of all implementations.
+func implNames() []string {
+	var out []string
+	for _, im := range impls {
+		out = append(out, im.name)
+	}
+	return out
+}
+
+// pickImpls returns the implementations named in the comma-separated list,
+// in the list's order.
+func pickImpls(list string) ([]impl, error) {
+	var out []impl
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for _, im := range impls {
+			if im.name == name {
+				out = append(out, im)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown implementation %q (have %s)", name, strings.Join(implNames(), ", "))
+		}
+	}
+	return out, nil
+}

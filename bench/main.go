@@ -1,0 +1,172 @@
+// Command bench is the benchmark harness of ringnet. It builds
+// bench/server once, runs every workload against every listener
+// implementation (the standard library, ringnet, go-uring), interleaving
+// the implementations within each repetition so that their ratios are
+// measured under the same conditions, and writes docs/bench.md (the part
+// between its bench markers), docs/bench.png and docs/bench.json.
+//
+//	go run ./bench            # the full run, under 15 minutes on 2 CPUs
+//	go run ./bench -quick     # a smoke run of about 3 minutes
+//	go run ./bench -h         # flags, workloads, and how to install wrk and perf
+//
+// Every server runs as its own process, under perf stat when perf is
+// installed, and is stopped after its run, also when the harness fails or
+// is interrupted. The echo load comes from this same program re-executed
+// as "bench client" (see client.go).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "client" {
+		os.Exit(clientMain(os.Args[2:]))
+	}
+	cfg, err := parseConfig(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run measures and writes the report.
+func run(ctx context.Context, cfg *config) error {
+	started := time.Now()
+	var wls []workload
+	for _, w := range workloads {
+		if cfg.only.MatchString(w.name) {
+			wls = append(wls, w)
+		}
+	}
+	if len(wls) == 0 {
+		return fmt.Errorf("no workload matches -only %q", cfg.only)
+	}
+	tmp, err := os.MkdirTemp("", "ringnet-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	h := &harness{cfg: cfg, bin: filepath.Join(tmp, "server"), tmp: tmp, wrkErr: wrkCheck()}
+	if err := buildServer(ctx, h.bin); err != nil {
+		return err
+	}
+	if !cfg.perf {
+		h.perfNote = "run with -perf=false"
+	} else if err := perfCheck(ctx); err != nil {
+		h.perfNote = err.Error()
+	}
+	for _, note := range []string{h.perfNote, errString(h.wrkErr)} {
+		if note != "" {
+			fmt.Fprintln(os.Stderr, "bench: warning:", note)
+		}
+	}
+
+	runs := h.runAll(ctx, wls)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted after %d runs; nothing written", len(runs))
+	}
+	names := make([]string, len(wls))
+	for i, w := range wls {
+		names[i] = w.name
+	}
+	var chosen []string
+	for _, im := range cfg.impls {
+		chosen = append(chosen, im.name)
+	}
+	rp := &report{
+		Command:   commandLine(cfg.args),
+		Started:   started.UTC(),
+		Runtime:   time.Since(started).Round(time.Second).String(),
+		Machine:   probeMachine(ctx),
+		Reps:      cfg.reps,
+		RunSecs:   cfg.dur.Seconds(),
+		WarmSecs:  cfg.warm.Seconds(),
+		Impls:     chosen,
+		PerfNote:  h.perfNote,
+		Summary:   summarize(runs, names, chosen),
+		Runs:      runs,
+		workloads: wls,
+	}
+	return rp.write(cfg.out, cfg.impls)
+}
+
+// buildServer builds bench/server to bin.
+func buildServer(ctx context.Context, bin string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ringnet/ringnet/bench/server").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("building the server: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// write writes bench.png, bench.md and bench.json to dir.
+func (rp *report) write(dir string, impls []impl) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeChart(filepath.Join(dir, "bench.png"), rp.Summary, rp.workloads, impls); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: no chart:", err)
+	} else {
+		rp.chart = "bench.png"
+	}
+	md := filepath.Join(dir, "bench.md")
+	old, err := os.ReadFile(md)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.WriteFile(md, []byte(splice(string(old), rp.markdown())), 0o644); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rp, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s, %s and bench.json in %s (%s)\n", md, rp.chart, dir, rp.Runtime)
+	return nil
+}
+
+// commandLine is how the harness was invoked, as one would type it.
+func commandLine(args []string) string {
+	parts := []string{"go", "run", "./bench"}
+	for _, a := range args {
+		if strings.ContainsAny(a, " \t'\"$\\|&;()<>*?[]{}") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
