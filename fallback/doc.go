@@ -21,8 +21,8 @@
 // Every loop is one goroutine. Sockets are registered edge-triggered
 // (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, or EVFILT_READ and EVFILT_WRITE
 // with EV_CLEAR), once, for their lifetime: the loop never re-arms
-// interest, so a readiness change costs at most one epoll_ctl per socket
-// life time.
+// interest, so a socket costs one EPOLL_CTL_ADD when it arrives and one
+// EPOLL_CTL_DEL before it is closed, however much it moves.
 //
 // Receive: on readable, the loop reads into its scratch buffer
 // (Config.BufferSize, 64 KiB by default) and delivers each chunk to the
@@ -60,30 +60,52 @@
 // removed from the poller and closed after ReleaseFD, so the peer sees a
 // FIN. CloseWrite shuts the sending side down once the queue is empty.
 //
-// # How the loop waits, and why
+// # How the loop waits, and why (measured)
 //
 // Producers (user goroutines that Close, resume a paused reader, queue
 // leftovers, or other loops handing over accepted sockets) post to a
 // mutex-guarded queue and wake the loop through wake.Signal, which writes
 // the loop's pipe only when the loop announced it is about to sleep.
 //
-// A sleeping loop parks in Go's netpoller: the poller descriptor is
-// itself pollable (it reads ready when it has events), so a non-blocking
-// duplicate of it is wrapped in an *os.File and the loop waits in
-// SyscallConn().Read with a callback that collects events with a
-// zero-timeout epoll_wait/kevent. A sleeping loop thus holds no thread,
-// which matters for a fallback that may run with many idle loops. The
-// alternative, blocking a thread in epoll_wait(-1)/kevent(NULL) as a
-// system call, is kept behind an unexported switch for the benchmarks; on
-// the machine this was written on (2 CPUs, Linux 6.18) both measured the
-// same within noise on BenchmarkPingPong and BenchmarkEchoParallel (see
-// bench_test.go in this directory), so the one that holds no thread won.
+// A sleeping loop parks in Go's netpoller, as loop/ does on its ring: the
+// epoll fd is itself pollable (it reads ready when it has events), so a
+// non-blocking duplicate of it is wrapped in an *os.File and the loop waits
+// in SyscallConn().Read with a callback that collects events with a
+// zero-timeout epoll_wait. A sleeping loop thus holds no thread. The
+// alternative, blocking a thread in epoll_wait(-1) as a system call, is
+// kept behind an unexported switch (waitMode) for the tests and benchmarks.
+// On the machine this was written on (2 CPUs, Linux 6.18, a noisy shared
+// host; medians of 6 interleaved runs of bench_test.go in this directory,
+// per operation, netpoller / blocking thread / standard library):
+//
+//	BenchmarkPingPong       21.5 µs   26.9 µs   17.4 µs
+//	BenchmarkEchoParallel   18.7 µs   23.4 µs   15.8 µs
+//	BenchmarkStream (1 MiB)  595 µs    925 µs    267 µs
+//
+// Parking in the netpoller was ahead on all three (likely because a thread
+// that wakes from a blocking system call must first get a P back), and it
+// holds no thread, so it won.
+//
+// kqueue cannot be parked on that way: a kqueue accepts only EVFILT_READ
+// registrations on another kqueue, and Go's netpoller registers
+// EVFILT_WRITE too, so os.NewFile leaves the duplicate unpollable. A loop
+// detects this when it starts (SetReadDeadline fails with ErrNoDeadline) and
+// then blocks a thread in kevent instead, so on darwin and the BSDs every
+// loop is expected to hold a thread while it sleeps (this was written and
+// tested on Linux only; the kqueue code is cross-compiled and vetted).
+//
+// The remaining gap to the standard library on one connection is the hop
+// between goroutines: the loop reads and hands the bytes to the reader's
+// goroutine, where the standard library's netpoller wakes the reader
+// itself. Bulk receive copies each byte twice more than the standard
+// library: from the scratch buffer into the stream's receive queue, and
+// from there into the reader's buffer.
 //
 // # Portability
 //
-// The loops build on Linux and the BSDs named above. On other Unix systems
-// Backend.Acquire returns an error wrapping errors.ErrUnsupported. On
-// systems without Unix sockets (windows, plan9, js, wasip1) package
-// internal/backend does not build, so the package only declares a stand-in
-// Backend whose Acquire fails the same way.
+// The loops build on Linux and on the BSDs named above. Everywhere else
+// (solaris, illumos, windows, js, wasip1...) Backend.Acquire returns an
+// error wrapping errors.ErrUnsupported. On plan9, where package
+// internal/backend does not build, the package declares a stand-in Backend
+// with the same field names whose Acquire fails the same way.
 package fallback

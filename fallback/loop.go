@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -53,7 +54,6 @@ type Loop struct {
 	ents      []entry // by fd
 	nready    int     // events collected by the netpoller callback
 	waitFn    func(uintptr) bool
-	parked    bool // the netpoller callback has returned false this wait
 	rerun     []rerun
 	work      []*conn
 	workFuncs []func()
@@ -130,10 +130,18 @@ func newLoop(id int, g *Group, cfg Config, mode int) (l *Loop, err error) {
 			return nil, err
 		}
 		l.pf = os.NewFile(uintptr(pfd), "poller")
-		if l.rc, err = l.pf.SyscallConn(); err != nil {
-			return nil, err
+		if l.pf.SetReadDeadline(time.Time{}) != nil {
+			// Go's netpoller could not register the poller fd (kqueue
+			// takes only EVFILT_READ on a kqueue, the netpoller asks
+			// for EVFILT_WRITE too): block a thread instead.
+			_ = l.pf.Close()
+			l.pf, l.mode = nil, waitBlocking
+		} else {
+			if l.rc, err = l.pf.SyscallConn(); err != nil {
+				return nil, err
+			}
+			l.waitFn = l.collect
 		}
-		l.waitFn = l.collect
 	}
 	l.stats.Loop = id
 	return l, nil
@@ -239,7 +247,7 @@ func (l *Loop) wait() int {
 	// Parks in Go's netpoller until the poller fd reads ready, which it
 	// does when it has events; collect polls it without blocking each
 	// time. No thread is held while the loop sleeps.
-	l.nready, l.parked = 0, false
+	l.nready = 0
 	if err := l.rc.Read(l.waitFn); err != nil {
 		panic("ringnet/fallback: waiting on the poller: " + err.Error())
 	}
@@ -337,6 +345,7 @@ func (l *Loop) setEntry(fd int, e entry) {
 // newConn makes the loop side and the stream of connected socket fd. It
 // may run on any goroutine: it touches nothing of the loop's.
 func (l *Loop) newConn(fd int) *conn {
+	setNoSigpipe(fd) // before any send, direct ones included
 	c := &conn{l: l, fd: fd}
 	c.s = stream.New(fd, c)
 	return c
@@ -346,7 +355,6 @@ func (l *Loop) newConn(fd int) *conn {
 // reports the socket's current readiness at once.
 func (l *Loop) register(c *conn) {
 	l.stats.Conns.Add(1)
-	setNoSigpipe(c.fd)
 	if err := l.p.addConn(c.fd); err != nil {
 		errno, ok := err.(syscall.Errno)
 		if !ok {
@@ -523,8 +531,7 @@ func (l *Loop) progressClose(c *conn) {
 
 func (l *Loop) addListener(ln *Listener) {
 	if ln.closing.Load() {
-		l.closeListener(ln)
-		return
+		return // Close posted closeListener after this
 	}
 	if err := l.p.addReader(ln.fd); err != nil {
 		ln.failed = true

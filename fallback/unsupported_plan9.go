@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build plan9
 
 package fallback
 
@@ -8,15 +8,15 @@ import (
 	"runtime"
 )
 
-// ErrUnsupported is returned by Backend.Acquire: there are no Unix sockets
-// to poll here.
+// ErrUnsupported is returned by Backend.Acquire: there are no sockets to
+// poll here.
 var ErrUnsupported = fmt.Errorf("ringnet/fallback: no readiness poller on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 
-// Backend stands in for the backend.Backend value of Unix systems. Package
-// internal/backend does not build on this system (internal/stream uses
-// golang.org/x/sys/unix), so this value has the same field names but not
-// its type: Backend.Name, Backend.Acquire(cfg) and Backend.Stats() read
-// the same, and Acquire always fails with ErrUnsupported.
+// Backend stands in for the backend.Backend value of other systems.
+// Package internal/backend does not build on plan9 (internal/stream uses
+// syscall.EPIPE), so this value has the same field names but not its
+// type: Backend.Name, Backend.Acquire(cfg) and Backend.Stats() read the
+// same, and Acquire always fails with ErrUnsupported.
 var Backend = struct {
 	Name    string
 	Acquire func(cfg any) (any, error)

@@ -1,4 +1,4 @@
-//go:build unix && !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+//go:build !linux && !darwin && !freebsd && !netbsd && !openbsd && !dragonfly && !plan9
 
 package fallback
 
@@ -11,7 +11,7 @@ import (
 )
 
 // ErrUnsupported is returned by Backend.Acquire where the package has no
-// poller (neither epoll nor kqueue).
+// poller to run loops on (neither epoll nor kqueue).
 var ErrUnsupported = fmt.Errorf("ringnet/fallback: no epoll or kqueue on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 
 // Backend is the readiness-polling backend; here it cannot run.
