@@ -522,7 +522,11 @@ func (l *Loop) progressClose(c *conn) {
 		l.p.del(c.fd)
 		l.ents[c.fd] = entry{}
 	}
-	_ = unix.Close(c.s.ReleaseFD())
+	fd, reset := c.s.ReleaseFD()
+	if reset {
+		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+	}
+	_ = unix.Close(fd)
 	l.stats.Conns.Add(-1)
 	l.group.release()
 }

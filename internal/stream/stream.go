@@ -85,9 +85,10 @@ type Stream struct {
 	wpend   []byte // bytes written but not yet handed to the loop
 	wfly    []byte // bytes the loop is sending; wfly[woff:] are unsent
 	woff    int
-	sending bool  // the loop owns wfly
-	werr    error // first send error, reported by every later Write
-	wshut   bool  // CloseWrite was called
+	sending bool        // the loop owns wfly
+	werr    error       // first send error, reported by every later Write
+	wshut   bool        // CloseWrite was called
+	linger  *time.Timer // aborts a Close that could not flush in time
 
 	fdmu     sync.RWMutex
 	fd       int
@@ -336,6 +337,9 @@ func (s *Stream) UnlockSend(err error) {
 	if err != nil && s.werr == nil {
 		s.werr = err
 	}
+	if s.wshut {
+		s.request(ReqCloseWrite) // a CloseWrite found the send side busy
+	}
 	s.mu.Unlock()
 	s.wmu.Unlock()
 }
@@ -385,12 +389,11 @@ func (s *Stream) Close() error {
 	poke(s.rwake)
 	poke(s.wwake)
 	s.mu.Lock()
-	unsent := len(s.wpend) > 0 || s.sending
+	if len(s.wpend) > 0 || s.sending {
+		s.linger = time.AfterFunc(LingerTimeout, func() { s.request(ReqAbort) })
+	}
 	s.mu.Unlock()
 	s.request(ReqClose)
-	if unsent {
-		time.AfterFunc(LingerTimeout, func() { s.request(ReqAbort) })
-	}
 	return nil
 }
 
@@ -431,12 +434,21 @@ func (s *Stream) WithFD(f func(fd int) error) error {
 func (s *Stream) FD() int { return s.fd }
 
 // ReleaseFD is called by the loop when it is about to close the fd: after
-// it returns, WithFD no longer hands the fd out.
-func (s *Stream) ReleaseFD() int {
+// it returns, WithFD no longer hands the fd out. reset reports that
+// received bytes were never read: as with net, the connection should then
+// end with a reset (SO_LINGER 0) rather than a FIN, so the peer learns its
+// data was dropped.
+func (s *Stream) ReleaseFD() (fd int, reset bool) {
 	s.fdmu.Lock()
 	s.fdClosed = true
 	s.fdmu.Unlock()
-	return s.fd
+	s.mu.Lock()
+	reset = len(s.rbuf) > s.roff
+	if s.linger != nil {
+		s.linger.Stop()
+	}
+	s.mu.Unlock()
+	return s.fd, reset
 }
 
 // --- loop side -------------------------------------------------------------
