@@ -3,12 +3,31 @@
 package ringnet
 
 import (
+	"context"
 	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/nettest"
 )
+
+// testBackends are the backends every test of this package runs on.
+var testBackends = []string{"io_uring", "poll"}
+
+// forEachBackend runs f as a subtest per backend.
+func forEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
+	for _, b := range testBackends {
+		t.Run(b, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// listenOn returns a Listen that uses backend.
+func listenOn(backend string) func(network, address string) (net.Listener, error) {
+	return func(network, address string) (net.Listener, error) {
+		lc := ListenConfig{Backend: backend}
+		return lc.Listen(context.Background(), network, address)
+	}
+}
 
 // pipe returns an accepted ringnet conn and its net.Dial peer.
 func pipe(t testing.TB, lc *ListenConfig) (*Conn, net.Conn, func()) {
@@ -30,8 +49,10 @@ func pipe(t testing.TB, lc *ListenConfig) (*Conn, net.Conn, func()) {
 }
 
 func TestConnConformance(t *testing.T) {
-	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-		s, c, stop := pipe(t, nil)
-		return s, c, stop, nil
+	forEachBackend(t, func(t *testing.T, backend string) {
+		nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+			s, c, stop := pipe(t, &ListenConfig{Backend: backend})
+			return s, c, stop, nil
+		})
 	})
 }

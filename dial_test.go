@@ -37,37 +37,40 @@ func listenAny(t *testing.T, listen func(network, address string) (net.Listener,
 // against a stdlib server and against a ringnet server, over TCP and Unix
 // sockets.
 func TestDialConformance(t *testing.T) {
-	for _, network := range []string{"tcp", "unix"} {
-		for _, srv := range []struct {
-			name   string
-			listen func(network, address string) (net.Listener, error)
-		}{{"stdlib", net.Listen}, {"ringnet", Listen}} {
-			t.Run(network+"/server="+srv.name, func(t *testing.T) {
-				nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-					ln := listenAny(t, srv.listen, network, false)
-					accepted := make(chan net.Conn, 1)
-					go func() {
-						c, _ := ln.Accept()
-						accepted <- c
-					}()
-					client, err := Dial(network, ln.Addr().String())
-					if err != nil {
-						ln.Close()
-						return nil, nil, nil, err
-					}
-					server := <-accepted
-					if server == nil {
-						return nil, nil, nil, errors.New("accept failed")
-					}
-					return client, server, func() {
-						client.Close()
-						server.Close()
-						ln.Close()
-					}, nil
+	forEachBackend(t, func(t *testing.T, backend string) {
+		d := Dialer{Backend: backend}
+		for _, network := range []string{"tcp", "unix"} {
+			for _, srv := range []struct {
+				name   string
+				listen func(network, address string) (net.Listener, error)
+			}{{"stdlib", net.Listen}, {"ringnet", listenOn(backend)}} {
+				t.Run(network+"/server="+srv.name, func(t *testing.T) {
+					nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+						ln := listenAny(t, srv.listen, network, false)
+						accepted := make(chan net.Conn, 1)
+						go func() {
+							c, _ := ln.Accept()
+							accepted <- c
+						}()
+						client, err := d.Dial(network, ln.Addr().String())
+						if err != nil {
+							ln.Close()
+							return nil, nil, nil, err
+						}
+						server := <-accepted
+						if server == nil {
+							return nil, nil, nil, errors.New("accept failed")
+						}
+						return client, server, func() {
+							client.Close()
+							server.Close()
+							ln.Close()
+						}, nil
+					})
 				})
-			})
+			}
 		}
-	}
+	})
 }
 
 func TestDialErrors(t *testing.T) {
@@ -156,9 +159,13 @@ func TestDialTimeout(t *testing.T) {
 }
 
 func TestUnixListener(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) { testUnixListener(t, backend) })
+}
+
+func testUnixListener(t *testing.T, backend string) {
 	for _, abstract := range []bool{false, true} {
 		t.Run(map[bool]string{false: "path", true: "abstract"}[abstract], func(t *testing.T) {
-			ln := listenAny(t, Listen, "unix", abstract)
+			ln := listenAny(t, listenOn(backend), "unix", abstract)
 			addr := ln.Addr()
 			assert.IsType(t, &net.UnixAddr{}, addr)
 			done := make(chan error, 1)
@@ -177,7 +184,8 @@ func TestUnixListener(t *testing.T) {
 				_, err = c.Write(buf)
 				done <- err
 			}()
-			c, err := Dial("unix", addr.String())
+			d := Dialer{Backend: backend}
+			c, err := d.Dial("unix", addr.String())
 			require.NoError(t, err)
 			defer c.Close()
 			assert.IsType(t, &net.UnixAddr{}, c.RemoteAddr())

@@ -49,48 +49,58 @@ func writeRandomFile(t *testing.T, n int) (string, [32]byte) {
 func TestReadFromFile(t *testing.T) {
 	const size = 64 << 20
 	path, want := writeRandomFile(t, size)
-	for _, limit := range []int64{-1, 10<<20 + 7} {
-		t.Run(map[bool]string{true: "whole", false: "limited"}[limit < 0], func(t *testing.T) {
-			server, client, stop := pipe(t, nil)
-			defer stop()
-			// Bytes written before the file must arrive before it.
-			_, err := server.Write([]byte("head"))
-			require.NoError(t, err)
-			f, err := os.Open(path)
-			require.NoError(t, err)
-			defer f.Close()
-			var r io.Reader = f
-			expect := int64(size)
-			if limit >= 0 {
-				r = io.LimitReader(f, limit)
-				expect = limit
-			}
-			got := make(chan [32]byte, 1)
-			go func() {
-				h := sha256.New()
-				head := make([]byte, 4)
-				io.ReadFull(client, head)
-				io.CopyN(h, client, expect)
-				var s [32]byte
-				copy(s[:], h.Sum(nil))
-				got <- s
-			}()
-			n, err := io.Copy(server, r)
-			require.NoError(t, err)
-			assert.Equal(t, expect, n)
-			sum := <-got
-			if limit < 0 {
-				assert.Equal(t, want, sum, "the file arrives intact")
-			}
-			off, _ := f.Seek(0, io.SeekCurrent)
-			assert.Equal(t, expect, off, "the file offset advances past what was sent")
-		})
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, limit := range []int64{-1, 10<<20 + 7} {
+			t.Run(map[bool]string{true: "whole", false: "limited"}[limit < 0], func(t *testing.T) {
+				testReadFromFile(t, backend, path, want, size, limit)
+			})
+		}
+	})
+}
+
+func testReadFromFile(t *testing.T, backend, path string, want [32]byte, size, limit int64) {
+	server, client, stop := pipe(t, &ListenConfig{Backend: backend})
+	defer stop()
+	// Bytes written before the file must arrive before it.
+	_, err := server.Write([]byte("head"))
+	require.NoError(t, err)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var r io.Reader = f
+	expect := size
+	if limit >= 0 {
+		r = io.LimitReader(f, limit)
+		expect = limit
 	}
+	got := make(chan [32]byte, 1)
+	go func() {
+		h := sha256.New()
+		head := make([]byte, 4)
+		io.ReadFull(client, head)
+		io.CopyN(h, client, expect)
+		var s [32]byte
+		copy(s[:], h.Sum(nil))
+		got <- s
+	}()
+	n, err := io.Copy(server, r)
+	require.NoError(t, err)
+	assert.Equal(t, expect, n)
+	sum := <-got
+	if limit < 0 {
+		assert.Equal(t, want, sum, "the file arrives intact")
+	}
+	off, _ := f.Seek(0, io.SeekCurrent)
+	assert.Equal(t, expect, off, "the file offset advances past what was sent")
 }
 
 func TestReadFromDeadline(t *testing.T) {
 	path, _ := writeRandomFile(t, 64<<20)
-	server, _, stop := pipe(t, nil) // the peer never reads
+	forEachBackend(t, func(t *testing.T, backend string) { testReadFromDeadline(t, backend, path) })
+}
+
+func testReadFromDeadline(t *testing.T, backend, path string) {
+	server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
 	defer stop()
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -107,7 +117,11 @@ func TestReadFromDeadline(t *testing.T) {
 
 func TestServeFile(t *testing.T) {
 	path, want := writeRandomFile(t, 8<<20)
-	ln, err := Listen("tcp", "127.0.0.1:0")
+	forEachBackend(t, func(t *testing.T, backend string) { testServeFile(t, backend, path, want) })
+}
+
+func testServeFile(t *testing.T, backend, path string, want [32]byte) {
+	ln, err := listenOn(backend)("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, path)
@@ -193,7 +207,11 @@ func TestFileListener(t *testing.T) {
 }
 
 func TestConnParity(t *testing.T) {
-	server, client, stop := pipe(t, nil)
+	forEachBackend(t, testConnParity)
+}
+
+func testConnParity(t *testing.T, backend string) {
+	server, client, stop := pipe(t, &ListenConfig{Backend: backend})
 	defer stop()
 	require.NoError(t, server.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}))
 	mp, err := server.MultipathTCP()
