@@ -158,21 +158,31 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // CloseRead shuts down the reading side: Read returns io.EOF once the bytes
 // already received are consumed.
 func (c *Conn) CloseRead() error {
-	if c.s.Closed() {
-		return c.opErr("close", stream.ErrClosed)
-	}
-	err := c.s.WithFD(func(fd int) error { return unix.Shutdown(fd, unix.SHUT_RD) })
-	c.s.ShutRead()
-	if err != nil {
-		return c.opErr("close", err)
-	}
-	return nil
+	// The kernel then ends the stream after the bytes it already holds:
+	// the loop delivers those, then io.EOF, in order.
+	return c.shutdown(unix.SHUT_RD)
 }
 
 // CloseWrite shuts down the writing side once the bytes already written
 // are sent; the peer then reads io.EOF. Later Writes fail.
 func (c *Conn) CloseWrite() error {
-	if err := c.s.CloseWrite(); err != nil {
+	now, err := c.s.CloseWrite()
+	if err != nil {
+		return c.opErr("close", err)
+	}
+	if now {
+		return c.shutdown(unix.SHUT_WR)
+	}
+	return nil
+}
+
+// shutdown shuts the socket down now, with net's errors.
+func (c *Conn) shutdown(how int) error {
+	err := c.s.WithFD(func(fd int) error { return unix.Shutdown(fd, how) })
+	if errno, ok := err.(syscall.Errno); ok {
+		err = os.NewSyscallError("shutdown", errno)
+	}
+	if err != nil {
 		return c.opErr("close", err)
 	}
 	return nil

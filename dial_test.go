@@ -5,6 +5,7 @@ package ringnet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/nettest"
+	"golang.org/x/sys/unix"
 )
 
 // listenAny listens on a fresh address of network: a loopback port, or a
@@ -125,10 +127,16 @@ func TestDialErrors(t *testing.T) {
 // TestDialTimeout dials a listener whose accept queue is full, so its SYNs
 // are dropped and the connect cannot complete.
 func TestDialTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// A listener with a backlog of 0 that never accepts: once one
+	// connection waits in its queue, further SYNs are dropped.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	require.NoError(t, err)
-	defer ln.Close()
-	// Fill the backlog (never accepted) until a dial stops completing.
+	defer unix.Close(fd)
+	require.NoError(t, unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	require.NoError(t, unix.Listen(fd, 0))
+	sa, err := unix.Getsockname(fd)
+	require.NoError(t, err)
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*unix.SockaddrInet4).Port)
 	var fill []net.Conn
 	defer func() {
 		for _, c := range fill {
@@ -136,8 +144,10 @@ func TestDialTimeout(t *testing.T) {
 		}
 	}()
 	full := false
-	for range 5000 {
-		c, err := net.DialTimeout("tcp", ln.Addr().String(), 50*time.Millisecond)
+	for range 16 {
+		// A dropped SYN is retried after a second: a dial that waits
+		// that long means the queue is really full, not the machine slow.
+		c, err := net.DialTimeout("tcp", addr, 1500*time.Millisecond)
 		if err != nil {
 			full = true
 			break
@@ -148,7 +158,7 @@ func TestDialTimeout(t *testing.T) {
 
 	d := Dialer{Timeout: 100 * time.Millisecond}
 	start := time.Now()
-	c, err := d.Dial("tcp", ln.Addr().String())
+	c, err := d.Dial("tcp", addr)
 	elapsed := time.Since(start)
 	require.Error(t, err)
 	assert.Nil(t, c)

@@ -155,8 +155,14 @@ func (c *sconn) Write(b []byte) (int, error) {
 	return n, c.wrap("write", err)
 }
 
-func (c *sconn) Close() error         { return c.wrap("close", c.s.Close()) }
-func (c *sconn) CloseWrite() error    { return c.wrap("close", c.s.CloseWrite()) }
+func (c *sconn) Close() error { return c.wrap("close", c.s.Close()) }
+func (c *sconn) CloseWrite() error {
+	now, err := c.s.CloseWrite()
+	if err == nil && now {
+		err = c.s.WithFD(func(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) })
+	}
+	return c.wrap("close", err)
+}
 func (c *sconn) LocalAddr() net.Addr  { return c.laddr }
 func (c *sconn) RemoteAddr() net.Addr { return c.raddr }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,7 +54,16 @@ type Loop struct {
 	work      []*conn
 	workFuncs []func()
 	stopping  bool
+	delivered int // receives delivered since the loop last yielded or slept
 }
+
+// yieldAfter is how many receives one pass must deliver before the loop
+// yields to their readers instead of sleeping. Measured with go run ./bench
+// (3 repetitions, ratios to the stdlib in the same run), yielding at 2
+// against never: net/http c=50 0.71x -> 0.85x, c=256 0.87x -> 0.98x, echo
+// 128 B c=1000 0.83x -> 1.00x, syscalls per request 1.20 -> 0.63 at c=256;
+// one-connection ping-pong unchanged (13.3-13.8 k round trips/s).
+const yieldAfter = 2
 
 // conn is the loop's side of one connection.
 type conn struct {
@@ -183,6 +193,18 @@ func (l *Loop) run() {
 		if l.reap() > 0 || l.queued > 0 || l.nposted.Load() > 0 {
 			continue
 		}
+		if l.delivered >= yieldAfter {
+			// Several readers were just handed bytes. Let them run before
+			// sleeping: the replies they write are then queued to an awake
+			// loop and go out in one io_uring_enter, instead of one
+			// send(2) each. One reader (a single connection) gets no such
+			// wait: its reply is sent directly, which is faster alone.
+			l.delivered = 0
+			l.stats.Yields.Add(1)
+			runtime.Gosched()
+			continue
+		}
+		l.delivered = 0
 		l.sig.PrepareSleep()
 		if l.nposted.Load() > 0 || l.cqReady() {
 			l.sig.CancelSleep()
@@ -422,6 +444,7 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 		l.bufs.take()
 		if c != nil && res > 0 {
 			l.stats.BytesIn.Add(uint64(res))
+			l.delivered++
 			if c.s.Deliver(l.bufs.buf(bid)[:res]) {
 				// Paused at the high-water mark: armRecv below declines
 				// until the reader drains the queue and asks to resume.

@@ -19,6 +19,7 @@ type Stats struct {
 	CQEs         atomic.Uint64 // completions reaped
 	Enters       atomic.Uint64 // io_uring_enter calls
 	Sleeps       atomic.Uint64 // times the loop parked waiting for completions
+	Yields       atomic.Uint64 // times it let readers run before sleeping
 	BytesIn      atomic.Uint64 // bytes received
 	RecvPauses   atomic.Uint64 // receives paused at the high-water mark
 	NoBufs       atomic.Uint64 // receives that ran out of provided buffers
@@ -37,6 +38,7 @@ func (l *Loop) Stats() backend.Stats {
 		CQEs:           l.stats.CQEs.Load(),
 		Enters:         l.stats.Enters.Load(),
 		Sleeps:         l.stats.Sleeps.Load(),
+		Yields:         l.stats.Yields.Load(),
 		WakesWritten:   w.Written,
 		WakesCoalesced: w.Coalesced,
 		BuffersInUse:   l.bufs.inUse.Load(),

@@ -74,6 +74,7 @@ type Stats struct {
 	Enters         uint64 // io_uring_enter calls
 	Polls          uint64 // epoll_wait/kevent calls that blocked (poll backend)
 	Sleeps         uint64 // times the loop parked waiting
+	Yields         uint64 // times the loop let the readers it fed run before sleeping (io_uring)
 	WakesWritten   uint64 // wake fd writes by producers that found the loop asleep
 	WakesCoalesced uint64 // producer notifications that found it awake and wrote nothing
 	BuffersInUse   int64  // provided buffers held by completions not yet recycled

@@ -13,7 +13,6 @@ package stream
 
 import (
 	"errors"
-	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -397,27 +396,25 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// CloseWrite makes later Writes fail and asks the loop to shut down the
-// sending side once queued bytes are sent.
-func (s *Stream) CloseWrite() error {
+// CloseWrite makes later Writes fail and shuts down the sending side once
+// queued bytes are sent.
+//
+// now reports that nothing is queued or in flight: the caller should then
+// shut the socket down itself, at once, so that its error (ENOTCONN after
+// a reset, say) is CloseWrite's, as with net. Otherwise the loop does it
+// after the last queued byte.
+func (s *Stream) CloseWrite() (now bool, err error) {
 	if s.closed.Load() {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	s.mu.Lock()
 	s.wshut = true
+	now = !s.sending && len(s.wpend) == 0
 	s.mu.Unlock()
-	s.request(ReqCloseWrite)
-	return nil
-}
-
-// ShutRead makes Read report io.EOF once the bytes already received are read.
-func (s *Stream) ShutRead() {
-	s.mu.Lock()
-	if s.rerr == nil {
-		s.rerr = io.EOF
+	if !now {
+		s.request(ReqCloseWrite)
 	}
-	s.mu.Unlock()
-	poke(s.rwake)
+	return now, nil
 }
 
 // WithFD runs f with the socket fd, unless the stream is closed.
