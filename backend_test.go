@@ -4,8 +4,15 @@ package ringnet
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -115,6 +122,7 @@ func TestSeccompFallback(t *testing.T) {
 		assert.Contains(t, out, "BACKEND poll")
 		assert.Contains(t, out, "REASON io_uring: unsupported: io_uring_setup: operation not permitted")
 		assert.Contains(t, out, "HTTP ok from poll")
+		assert.Contains(t, out, "HTTPS HTTP/2.0 from poll")
 	})
 	t.Run("forced", func(t *testing.T) {
 		out := run("forced", BackendEnv+"=io_uring")
@@ -164,5 +172,56 @@ func seccompChild(mode string) {
 			}
 		}
 		srv.Close()
+		serveTLS(fail)
+	}
+}
+
+// serveTLS serves HTTPS with HTTP/2 (ALPN h2) on a ringnet listener and
+// checks that requests over one HTTP/2 connection work: the seccomp child
+// runs it on the poll backend.
+func serveTLS(fail func(string, ...any)) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		fail("key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		fail("cert: %v", err)
+	}
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	ln, err := Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fail("listen: %v", err)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s from %s", r.Proto, Backend())
+		}),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}},
+	}
+	go srv.ServeTLS(ln, "", "")
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	leaf, _ := x509.ParseCertificate(der)
+	pool.AddCert(leaf)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for i := range 20 {
+		resp, err := client.Get("https://" + ln.Addr().String() + "/")
+		if err != nil {
+			fail("https get %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if i == 0 {
+			fmt.Println("HTTPS", string(body))
+		}
 	}
 }

@@ -396,25 +396,41 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// CloseWrite makes later Writes fail and shuts down the sending side once
-// queued bytes are sent.
-//
-// now reports that nothing is queued or in flight: the caller should then
-// shut the socket down itself, at once, so that its error (ENOTCONN after
-// a reset, say) is CloseWrite's, as with net. Otherwise the loop does it
-// after the last queued byte.
+// CloseWrite makes later Writes fail, then waits until the bytes already
+// written have been handed to the kernel, as they would have been by
+// net's synchronous writes. now then reports that the caller should shut
+// the socket's sending side down itself, at once, so that its error
+// (ENOTCONN after a reset, say) is CloseWrite's, as with net. If that
+// takes longer than the write deadline (or LingerTimeout without one), the
+// loop shuts it down after the last byte instead and now is false.
 func (s *Stream) CloseWrite() (now bool, err error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
 	s.mu.Lock()
 	s.wshut = true
-	now = !s.sending && len(s.wpend) == 0
 	s.mu.Unlock()
-	if !now {
-		s.request(ReqCloseWrite)
+	giveUp := time.Now().Add(LingerTimeout)
+	if d := s.wdl.Load(); d != 0 && d < giveUp.UnixNano() {
+		giveUp = time.Unix(0, d)
 	}
-	return now, nil
+	for {
+		if s.closed.Load() {
+			return false, ErrClosed
+		}
+		s.mu.Lock()
+		idle := !s.sending && (len(s.wpend) == 0 || s.werr != nil)
+		s.mu.Unlock()
+		if idle {
+			return true, nil
+		}
+		if !time.Now().Before(giveUp) {
+			s.request(ReqCloseWrite)
+			return false, nil
+		}
+		// A blocked Write may take the wake-up meant for us: poll too.
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // WithFD runs f with the socket fd, unless the stream is closed.
