@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // writeRandomFile writes n deterministic pseudo-random bytes and returns
@@ -235,4 +236,44 @@ func testConnParity(t *testing.T, backend string) {
 	_, err = server.File()
 	assert.ErrorIs(t, err, net.ErrClosed)
 	assert.ErrorIs(t, server.SetNoDelay(true), net.ErrClosed)
+}
+
+func TestListenerParity(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ln, err := listenOn(backend)("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		rl := ln.(*Listener)
+
+		// Accept times out like net.TCPListener's.
+		require.NoError(t, rl.SetDeadline(time.Now().Add(50*time.Millisecond)))
+		_, err = ln.Accept()
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout())
+		require.NoError(t, rl.SetDeadline(time.Time{}))
+
+		// SyscallConn reaches the listening socket.
+		rc, err := rl.SyscallConn()
+		require.NoError(t, err)
+		var acceptConn int
+		require.NoError(t, rc.Control(func(fd uintptr) {
+			acceptConn, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+		}))
+		assert.Equal(t, 1, acceptConn)
+
+		// File is a duplicate the caller owns: closing it leaves the
+		// listener serving.
+		f, err := rl.File()
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		go func() {
+			if c, err := ln.Accept(); err == nil {
+				c.Close()
+			}
+		}()
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
+		require.NoError(t, err)
+		c.Close()
+	})
 }
