@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -250,11 +249,4 @@ func (ln *Listener) Close() error {
 	l := ln.l
 	l.post(func() { l.closeListener(ln) })
 	return nil
-}
-
-// IsTemporary reports whether an accept error is one a server should
-// back off from and retry.
-func IsTemporary(err error) bool {
-	errno, ok := err.(syscall.Errno)
-	return ok && (errno.Temporary() || errno == syscall.ENOBUFS || errno == syscall.ENOMEM)
 }

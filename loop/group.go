@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -150,9 +149,6 @@ func Running() []*Group {
 	return out
 }
 
-// Loops returns the group's loops.
-func (g *Group) Loops() []*Loop { return g.loops }
-
 // pick returns a loop in round-robin order.
 func (g *Group) pick() *Loop {
 	return g.loops[int(g.next.Add(1))%len(g.loops)]
@@ -255,11 +251,4 @@ func (g *Group) Adopt(fd int) *stream.Stream {
 	done := make(chan *stream.Stream, 1)
 	l.post(func() { done <- l.adopt(fd) })
 	return <-done
-}
-
-// IsTemporary reports whether an accept error is one a server should
-// back off from and retry.
-func IsTemporary(err error) bool {
-	errno, ok := err.(syscall.Errno)
-	return ok && (errno.Temporary() || errno == syscall.ENOBUFS || errno == syscall.ENOMEM)
 }
