@@ -65,6 +65,8 @@ type Group struct {
 	loops []*Loop
 	refs  atomic.Int64
 	next  atomic.Uint32
+
+	stopped bool // guarded by groupsMu
 }
 
 var (
@@ -112,10 +114,11 @@ func (g *Group) release() {
 		return
 	}
 	groupsMu.Lock()
-	if g.refs.Load() != 0 { // re-acquired meanwhile through the map
+	if g.refs.Load() != 0 || g.stopped { // re-acquired through the map, or already stopped
 		groupsMu.Unlock()
 		return
 	}
+	g.stopped = true
 	if groups[g.cfg] == g {
 		delete(groups, g.cfg)
 	}
