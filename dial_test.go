@@ -5,15 +5,20 @@ package ringnet
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/net/nettest"
+	"golang.org/x/sys/unix"
 )
 
 // listenAny listens on a fresh address of network: a loopback port, or a
@@ -73,6 +78,10 @@ func TestDialConformance(t *testing.T) {
 }
 
 func TestDialErrors(t *testing.T) {
+	forEachBackend(t, testDialErrors)
+}
+
+func testDialErrors(t *testing.T, backend string) {
 	// A port with nothing listening: take one and close it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -83,42 +92,338 @@ func TestDialErrors(t *testing.T) {
 	cancel()
 
 	tests := []struct {
-		name    string
-		ctx     context.Context
-		network string
-		addr    string
-		check   func(t *testing.T, err error)
+		name      string
+		ctx       context.Context
+		network   string
+		addr      string
+		localAddr net.Addr
+		check     func(t *testing.T, err error)
 	}{
-		{"refused", context.Background(), "tcp", closedAddr, func(t *testing.T, err error) {
+		{"refused", context.Background(), "tcp", closedAddr, nil, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 		}},
-		{"unknown network", context.Background(), "tcpx", closedAddr, func(t *testing.T, err error) {
+		{"unknown network", context.Background(), "tcpx", closedAddr, nil, func(t *testing.T, err error) {
 			assert.Contains(t, err.Error(), "unknown network tcpx")
 		}},
-		{"canceled", canceled, "tcp", closedAddr, func(t *testing.T, err error) {
+		{"canceled", canceled, "tcp", closedAddr, nil, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, context.Canceled)
 		}},
-		{"bad address", context.Background(), "tcp", "127.0.0.1:notaport", func(t *testing.T, err error) {
+		{"bad port", context.Background(), "tcp", "127.0.0.1:notaport", nil, func(t *testing.T, err error) {
 			assert.Contains(t, err.Error(), "unknown port")
 		}},
-		{"no socket file", context.Background(), "unix", filepath.Join(t.TempDir(), "none"), func(t *testing.T, err error) {
+		{"missing port", context.Background(), "tcp", "127.0.0.1", nil, func(t *testing.T, err error) {
+			assert.Contains(t, err.Error(), "missing port")
+		}},
+		{"family mismatch", context.Background(), "tcp6", closedAddr, nil, func(t *testing.T, err error) {
+			assert.Contains(t, err.Error(), "no suitable address")
+		}},
+		{"local address type", context.Background(), "tcp", closedAddr, &net.UnixAddr{Name: "x", Net: "unix"}, func(t *testing.T, err error) {
+			assert.Contains(t, err.Error(), "mismatched local address type")
+		}},
+		{"local address in use", context.Background(), "tcp", closedAddr, inUse(t), func(t *testing.T, err error) {
+			assert.ErrorIs(t, err, syscall.EADDRINUSE)
+		}},
+		{"no socket file", context.Background(), "unix", filepath.Join(t.TempDir(), "none"), nil, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, syscall.ENOENT)
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := DialContext(tt.ctx, tt.network, tt.addr)
+			d := Dialer{Backend: backend, LocalAddr: tt.localAddr}
+			c, err := d.DialContext(tt.ctx, tt.network, tt.addr)
 			require.Error(t, err)
 			assert.Nil(t, c)
 			var oe *net.OpError
 			require.ErrorAs(t, err, &oe, "got %T: %v", err, err)
 			assert.Equal(t, "dial", oe.Op)
-			_, stdErr := (&net.Dialer{}).DialContext(tt.ctx, tt.network, tt.addr)
+			_, stdErr := (&net.Dialer{LocalAddr: tt.localAddr}).DialContext(tt.ctx, tt.network, tt.addr)
 			require.Error(t, stdErr)
 			assert.Equal(t, stdErr.Error(), err.Error(), "the error reads as net's")
 			tt.check(t, err)
 		})
 	}
+}
+
+// inUse returns a local address another socket is bound to.
+func inUse(t *testing.T) net.Addr {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr()
+}
+
+// loopConnects sums the connects the running loops of backend carried.
+func loopConnects(backend string) uint64 {
+	var n uint64
+	for _, s := range Stats() {
+		if s.Backend == backend {
+			n += s.Connects
+		}
+	}
+	return n
+}
+
+// TestDialThroughLoop checks that the connect is carried by the loop
+// (its Connects counter moves), that the Dialer's LocalAddr, Control and
+// keep-alive reach the socket, and that the connection serves.
+func TestDialThroughLoop(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, network := range []string{"tcp", "unix"} {
+			t.Run(network, func(t *testing.T) {
+				ln := listenAny(t, net.Listen, network, false)
+				defer ln.Close()
+				accepted := make(chan net.Conn, 1)
+				go func() {
+					c, _ := ln.Accept()
+					accepted <- c
+				}()
+				var controlNet, controlAddr string
+				d := Dialer{
+					Backend: backend,
+					Control: func(network, address string, c syscall.RawConn) error {
+						controlNet, controlAddr = network, address
+						return c.Control(func(uintptr) {})
+					},
+				}
+				if network == "tcp" {
+					d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+				}
+				// Hold a connection so the loops keep running and the
+				// counter is read from the same loops.
+				hold, err := d.Dial(network, ln.Addr().String())
+				require.NoError(t, err)
+				defer hold.Close()
+				srvHold := <-accepted
+				require.NotNil(t, srvHold)
+				defer srvHold.Close()
+				go func() {
+					c, _ := ln.Accept()
+					accepted <- c
+				}()
+
+				before := loopConnects(backend)
+				c, err := d.Dial(network, ln.Addr().String())
+				require.NoError(t, err)
+				defer c.Close()
+				srv := <-accepted
+				require.NotNil(t, srv)
+				defer srv.Close()
+				if network == "tcp" {
+					// io_uring submits the connect to the ring; poll waits
+					// for the writable edge (a non-blocking TCP connect is
+					// always in progress when connect(2) returns).
+					assert.Equal(t, before+1, loopConnects(backend), "the connect went through the loop")
+					assert.Equal(t, "tcp4", controlNet)
+					assert.Equal(t, ln.Addr().String(), controlAddr)
+					assert.Equal(t, "127.0.0.2", srv.RemoteAddr().(*net.TCPAddr).IP.String(), "LocalAddr is bound")
+					on, err := unix.GetsockoptInt(fdOf(t, c), unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+					require.NoError(t, err)
+					assert.Equal(t, 1, on, "keep-alive on by default, as with net")
+					nodelay, err := unix.GetsockoptInt(fdOf(t, c), unix.IPPROTO_TCP, unix.TCP_NODELAY)
+					require.NoError(t, err)
+					assert.Equal(t, 1, nodelay)
+				} else {
+					assert.Equal(t, "unix", controlNet)
+				}
+				_, err = c.Write([]byte("ping"))
+				require.NoError(t, err)
+				buf := make([]byte, 4)
+				_, err = io.ReadFull(srv, buf)
+				require.NoError(t, err)
+				assert.Equal(t, "ping", string(buf))
+			})
+		}
+	})
+}
+
+func fdOf(t *testing.T, c net.Conn) int {
+	rc, err := c.(syscall.Conn).SyscallConn()
+	require.NoError(t, err)
+	fd := -1
+	require.NoError(t, rc.Control(func(s uintptr) { fd = int(s) }))
+	return fd
+}
+
+// TestDialFallback resolves a name with an IPv4 and an IPv6 address
+// (through a DNS server of the test's own on loopback). Where only the
+// second family listens, the first is refused and the dial goes on to the
+// next address; where the first family's SYNs are dropped, the second is
+// raced after FallbackDelay (dual-stack fast fallback); a Dialer that
+// disables fallback (negative FallbackDelay) waits for its timeout.
+func TestDialFallback(t *testing.T) {
+	resolver := fakeResolver(t, map[string][]string{"dual.test.": {"127.0.0.1", "::1"}})
+	ips, err := resolver.LookupIPAddr(context.Background(), "dual.test")
+	require.NoError(t, err)
+	require.Len(t, ips, 2)
+	first, second := ips[0].IP.String(), ips[1].IP.String()
+
+	forEachBackend(t, func(t *testing.T, backend string) {
+		t.Run("refused", func(t *testing.T) {
+			ln, err := net.Listen("tcp", net.JoinHostPort(second, "0"))
+			require.NoError(t, err)
+			defer ln.Close()
+			go acceptAll(ln)
+			d := Dialer{Backend: backend, Resolver: resolver, Timeout: 5 * time.Second}
+			c, err := d.Dial("tcp", net.JoinHostPort("dual.test", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
+			require.NoError(t, err)
+			defer c.Close()
+			assert.Equal(t, second, c.RemoteAddr().(*net.TCPAddr).IP.String())
+		})
+		t.Run("dropped", func(t *testing.T) {
+			port := fullListener(t, first, 0)
+			ln, err := net.Listen("tcp", net.JoinHostPort(second, strconv.Itoa(port)))
+			require.NoError(t, err)
+			defer ln.Close()
+			go acceptAll(ln)
+			addr := net.JoinHostPort("dual.test", strconv.Itoa(port))
+
+			const delay = 100 * time.Millisecond
+			d := Dialer{Backend: backend, Resolver: resolver, FallbackDelay: delay, Timeout: 5 * time.Second}
+			start := time.Now()
+			c, err := d.Dial("tcp", addr)
+			elapsed := time.Since(start)
+			require.NoError(t, err)
+			defer c.Close()
+			assert.Equal(t, second, c.RemoteAddr().(*net.TCPAddr).IP.String())
+			assert.GreaterOrEqual(t, elapsed, delay, "the fallback waits for FallbackDelay")
+			assert.Less(t, elapsed, 3*time.Second, "the fallback does not wait for the first family's timeout")
+
+			// No fallback: the addresses are tried one after another,
+			// and the first takes the whole 300 ms (a share is never
+			// under 2 s while there is that much time), so the dial
+			// times out without reaching the second.
+			d = Dialer{Backend: backend, Resolver: resolver, FallbackDelay: -1, Timeout: 300 * time.Millisecond}
+			c2, err := d.Dial("tcp", addr)
+			require.Error(t, err, "with fallback disabled the dropped family takes the whole timeout")
+			assert.Nil(t, c2)
+			var ne net.Error
+			require.ErrorAs(t, err, &ne)
+			assert.True(t, ne.Timeout(), "%v", err)
+		})
+	})
+}
+
+func acceptAll(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
+
+// fakeResolver returns a pure-Go resolver whose DNS server is a
+// goroutine of the test on 127.0.0.1, answering A and AAAA queries from
+// names (fully qualified) and NXDOMAIN otherwise.
+func fakeResolver(t *testing.T, names map[string][]string) *net.Resolver {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if reply, err := dnsAnswer(buf[:n], names); err == nil {
+				_, _ = pc.WriteTo(reply, from)
+			}
+		}
+	}()
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+		},
+	}
+}
+
+func dnsAnswer(query []byte, names map[string][]string) ([]byte, error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(query)
+	if err != nil {
+		return nil, err
+	}
+	q, err := p.Question()
+	if err != nil {
+		return nil, err
+	}
+	h.Response, h.Authoritative = true, true
+	ips, ok := names[q.Name.String()]
+	if !ok {
+		h.RCode = dnsmessage.RCodeNameError
+	}
+	b := dnsmessage.NewBuilder(nil, h)
+	b.EnableCompression()
+	if err := b.StartQuestions(); err != nil {
+		return nil, err
+	}
+	if err := b.Question(q); err != nil {
+		return nil, err
+	}
+	if err := b.StartAnswers(); err != nil {
+		return nil, err
+	}
+	for _, s := range ips {
+		ip := net.ParseIP(s)
+		rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
+		switch {
+		case q.Type == dnsmessage.TypeA && ip.To4() != nil:
+			var a dnsmessage.AResource
+			copy(a.A[:], ip.To4())
+			err = b.AResource(rh, a)
+		case q.Type == dnsmessage.TypeAAAA && ip.To4() == nil:
+			var a dnsmessage.AAAAResource
+			copy(a.AAAA[:], ip.To16())
+			err = b.AAAAResource(rh, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b.Finish()
+}
+
+func TestPartialDeadline(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		deadline time.Time
+		left     int
+		want     time.Time
+		err      bool
+	}{
+		{"no deadline", time.Time{}, 3, time.Time{}, false},
+		{"passed", now.Add(-time.Second), 1, time.Time{}, true},
+		{"one address gets it all", now.Add(10 * time.Second), 1, now.Add(10 * time.Second), false},
+		{"equal shares", now.Add(10 * time.Second), 2, now.Add(5 * time.Second), false},
+		{"at least two seconds", now.Add(10 * time.Second), 10, now.Add(2 * time.Second), false},
+		{"all when less than two", now.Add(time.Second), 5, now.Add(time.Second), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := partialDeadline(now, tt.deadline, tt.left)
+			if tt.err {
+				require.Error(t, err)
+				var ne net.Error
+				require.ErrorAs(t, err, &ne)
+				assert.True(t, ne.Timeout())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestPartition(t *testing.T) {
+	a := func(ip string) net.Addr { return &net.TCPAddr{IP: net.ParseIP(ip), Port: 1} }
+	p, f := partition([]net.Addr{a("::1"), a("127.0.0.1"), a("::2"), a("127.0.0.2")})
+	assert.Equal(t, []net.Addr{a("::1"), a("::2")}, p)
+	assert.Equal(t, []net.Addr{a("127.0.0.1"), a("127.0.0.2")}, f)
 }
 
 func TestUnixListener(t *testing.T) {

@@ -80,10 +80,32 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // DialContext connects to the address on the named network using ctx.
 //
 // Name resolution, the choice among several addresses, dual-stack fast
-// fallback, timeouts and cancellation are net.Dialer's own, so errors are
-// exactly net's; once connected, the socket is handed to an event loop.
+// fallback, timeouts, cancellation and every error are as with
+// net.Dialer; the connect itself is carried by an event loop
+// (IORING_OP_CONNECT on io_uring, writable readiness on poll), which then
+// serves the connection.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	nd := net.Dialer{
+	if !servedNetwork(network) {
+		return d.netDialer().DialContext(ctx, network, address)
+	}
+	cfg := config{Loops: d.Loops, RingEntries: d.RingEntries, Buffers: d.Buffers, BufferSize: d.BufferSize, Backend: d.Backend}
+	if err := cfg.validate(); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	b, err := pickBackend(cfg.Backend)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	if b == nil {
+		return d.netDialer().DialContext(ctx, network, address)
+	}
+	return d.dial(ctx, network, address, b, cfg)
+}
+
+// netDialer is d as a net.Dialer, for the networks and systems the loops
+// do not serve.
+func (d *Dialer) netDialer() *net.Dialer {
+	return &net.Dialer{
 		Timeout:         d.Timeout,
 		Deadline:        d.Deadline,
 		LocalAddr:       d.LocalAddr,
@@ -94,25 +116,4 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		Control:         d.Control,
 		ControlContext:  d.ControlContext,
 	}
-	if !servedNetwork(network) {
-		return nd.DialContext(ctx, network, address)
-	}
-	cfg := config{Loops: d.Loops, RingEntries: d.RingEntries, Buffers: d.Buffers, BufferSize: d.BufferSize, Backend: d.Backend}
-	if err := cfg.validate(); err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
-	}
-	b, err := pickBackend(cfg.Backend)
-	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
-	}
-	nc, err := nd.DialContext(ctx, network, address)
-	if err != nil || b == nil {
-		return nc, err
-	}
-	laddr, raddr := nc.LocalAddr(), nc.RemoteAddr()
-	c, err := serveConn(nc, network, b, cfg)
-	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Source: laddr, Addr: raddr, Err: err}
-	}
-	return c, nil
 }

@@ -3,6 +3,7 @@
 package ringnet
 
 import (
+	"context"
 	"net"
 
 	"github.com/ringnet/ringnet/internal/backend"
@@ -20,4 +21,8 @@ func serveListener(sl net.Listener, _ string, _ *backend.Backend, _ config, _ op
 
 func serveConn(nc net.Conn, _ string, _ *backend.Backend, _ config) (net.Conn, error) {
 	return nc, nil
+}
+
+func (d *Dialer) dial(ctx context.Context, network, address string, _ *backend.Backend, _ config) (net.Conn, error) {
+	return d.netDialer().DialContext(ctx, network, address)
 }

@@ -20,3 +20,8 @@ func (c *Conn) MultipathTCP() (bool, error) {
 	}
 	return proto == unix.IPPROTO_MPTCP, nil
 }
+
+// newSocket makes a non-blocking, close-on-exec stream socket.
+func newSocket(family int) (int, error) {
+	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+}

@@ -62,8 +62,9 @@ type Loop struct {
 
 // entry is what the loop knows about one fd registered in its poller.
 type entry struct {
-	c  *conn
-	ln *Listener
+	c    *conn
+	ln   *Listener
+	dial *dialOp // a connect in progress
 }
 
 // rerun is a socket whose turn ended on a budget.
@@ -300,6 +301,8 @@ func (l *Loop) dispatch(fd int, ev uint32) {
 		l.connEvent(e.c, ev)
 	case e.ln != nil:
 		l.accept(e.ln)
+	case e.dial != nil:
+		l.connectEvent(e.dial)
 	}
 }
 

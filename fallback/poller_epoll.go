@@ -53,6 +53,12 @@ func (p *poller) addReader(fd int) error {
 	return p.add(fd, unix.EPOLLIN|unix.EPOLLET)
 }
 
+// addWriter watches fd (a connecting socket) for writability,
+// edge-triggered.
+func (p *poller) addWriter(fd int) error {
+	return p.add(fd, unix.EPOLLOUT|unix.EPOLLET)
+}
+
 // del stops watching fd before it is closed. Closing alone would not do
 // if the socket's file were shared with another descriptor.
 func (p *poller) del(fd int) { _ = unix.EpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, nil) }

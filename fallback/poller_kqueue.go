@@ -55,6 +55,13 @@ func (p *poller) addReader(fd int) error {
 	return p.change(p.chg[:1])
 }
 
+// addWriter watches fd (a connecting socket) for writability, with
+// EV_CLEAR.
+func (p *poller) addWriter(fd int) error {
+	unix.SetKevent(&p.chg[0], fd, unix.EVFILT_WRITE, unix.EV_ADD|unix.EV_CLEAR)
+	return p.change(p.chg[:1])
+}
+
 func (p *poller) change(chg []unix.Kevent_t) error {
 	for {
 		_, err := unix.Kevent(p.fd, chg, nil, nil)

@@ -15,6 +15,7 @@ type stats struct {
 	Conns        atomic.Int64  // connections owned now
 	Accepts      atomic.Uint64 // connections accepted
 	AcceptErrors atomic.Uint64 // accepts that failed (EMFILE...)
+	Connects     atomic.Uint64 // connects that waited for writable readiness
 	Polls        atomic.Uint64 // waits that blocked: netpoller parks, or epoll_wait(-1)/kevent(NULL) calls
 	Sleeps       atomic.Uint64 // times the loop announced it would sleep and waited
 	BytesIn      atomic.Uint64 // bytes received
@@ -30,6 +31,7 @@ func (l *Loop) Stats() backend.Stats {
 		Conns:          l.stats.Conns.Load(),
 		Accepts:        l.stats.Accepts.Load(),
 		AcceptErrors:   l.stats.AcceptErrors.Load(),
+		Connects:       l.stats.Connects.Load(),
 		Polls:          l.stats.Polls.Load(),
 		Sleeps:         l.stats.Sleeps.Load(),
 		WakesWritten:   w.Written,

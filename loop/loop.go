@@ -49,6 +49,8 @@ type Loop struct {
 	freeConns []uint32
 	lns       []*lentry // by slot
 	freeLns   []uint32
+	dials     []*connectOp // connects in flight, by slot
+	freeDials []uint32
 	starved   []*conn // receives that ended with ENOBUFS, re-armed as buffers return
 	cqes      []*uring.CQEvent
 	work      []*conn
@@ -306,6 +308,8 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 		l.completeRecv(l.lookup(gen, slot), res, flags)
 	case udSend, udPollOut:
 		l.completeSend(l.lookup(gen, slot), op, res)
+	case udConnect:
+		l.completeConnect(gen, slot, res)
 	case udCancel:
 		// The cancelled operation reports on its own.
 	}

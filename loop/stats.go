@@ -15,6 +15,7 @@ type Stats struct {
 	Conns        atomic.Int64  // connections owned now
 	Accepts      atomic.Uint64 // connections accepted
 	AcceptErrors atomic.Uint64 // accepts that failed (EMFILE...)
+	Connects     atomic.Uint64 // IORING_OP_CONNECT operations submitted
 	SQEs         atomic.Uint64 // submission entries submitted
 	CQEs         atomic.Uint64 // completions reaped
 	Enters       atomic.Uint64 // io_uring_enter calls
@@ -34,6 +35,7 @@ func (l *Loop) Stats() backend.Stats {
 		Conns:          l.stats.Conns.Load(),
 		Accepts:        l.stats.Accepts.Load(),
 		AcceptErrors:   l.stats.AcceptErrors.Load(),
+		Connects:       l.stats.Connects.Load(),
 		SQEs:           l.stats.SQEs.Load(),
 		CQEs:           l.stats.CQEs.Load(),
 		Enters:         l.stats.Enters.Load(),

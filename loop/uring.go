@@ -17,6 +17,7 @@ const (
 	opPollAdd     = 6
 	opAccept      = 13
 	opAsyncCancel = 14
+	opConnect     = 16
 	opRead        = 22
 	opSend        = 26
 	opRecv        = 27
@@ -43,6 +44,7 @@ var requiredOps = []struct {
 	{opPollAdd, "POLL_ADD"},
 	{opAccept, "ACCEPT"},
 	{opAsyncCancel, "ASYNC_CANCEL"},
+	{opConnect, "CONNECT"},
 	{opRead, "READ"},
 	{opSend, "SEND"},
 	{opRecv, "RECV"},
@@ -77,6 +79,7 @@ const (
 	udSend
 	udPollOut
 	udCancel
+	udConnect
 )
 
 func packUD(op udOp, gen, slot uint32) uint64 {
@@ -132,6 +135,17 @@ func (l *Loop) prepSend(fd int, b []byte, ud uint64) {
 	e.Addr = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
 	e.Len = uint32(len(b))
 	e.OpcodeFlags = unix.MSG_NOSIGNAL
+	e.UserData = ud
+}
+
+// prepConnect queues a connect of fd to the socket address at addr, which
+// must stay alive and unmoved until its CQE.
+func (l *Loop) prepConnect(fd int, addr unsafe.Pointer, addrLen uint32, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opConnect
+	e.Fd = int32(fd)
+	e.Addr = uint64(uintptr(addr))
+	e.Off = uint64(addrLen)
 	e.UserData = ud
 }
 

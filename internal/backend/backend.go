@@ -7,6 +7,8 @@
 package backend
 
 import (
+	"context"
+	"syscall"
 	"time"
 
 	"github.com/ringnet/ringnet/internal/stream"
@@ -30,6 +32,13 @@ type Group interface {
 	// Adopt hands a connected socket to one of the loops; the returned
 	// stream owns fd.
 	Adopt(fd int) *stream.Stream
+	// Connect connects the non-blocking socket fd to sa through one of
+	// the loops (IORING_OP_CONNECT on io_uring, writable readiness on
+	// poll) and, once connected, adopts it there. It returns the
+	// connection's stream, which then owns fd; or the syscall.Errno the
+	// connect failed with, or ctx.Err() once ctx is done, and fd stays
+	// the caller's.
+	Connect(ctx context.Context, fd int, sa syscall.Sockaddr) (*stream.Stream, error)
 	// Release drops the caller's reference from Acquire.
 	Release()
 }
@@ -69,6 +78,7 @@ type Stats struct {
 	Conns          int64  // connections owned now
 	Accepts        uint64 // connections accepted
 	AcceptErrors   uint64 // accepts that failed (EMFILE...)
+	Connects       uint64 // outgoing connects the loop carried out (dials)
 	SQEs           uint64 // io_uring submission entries submitted
 	CQEs           uint64 // io_uring completions reaped
 	Enters         uint64 // io_uring_enter calls
