@@ -84,9 +84,15 @@ func testReadFromFile(t *testing.T, backend, path string, want [32]byte, size, l
 		copy(s[:], h.Sum(nil))
 		got <- s
 	}()
+	splicedBefore := splicedBytes()
 	n, err := io.Copy(server, r)
 	require.NoError(t, err)
 	assert.Equal(t, expect, n)
+	if backend == "io_uring" {
+		// Every byte went through the ring's splices, none through
+		// Write (which never splices).
+		assert.Equal(t, uint64(expect), splicedBytes()-splicedBefore, "the file is spliced on the ring")
+	}
 	sum := <-got
 	if limit < 0 {
 		assert.Equal(t, want, sum, "the file arrives intact")
@@ -101,19 +107,45 @@ func TestReadFromDeadline(t *testing.T) {
 }
 
 func testReadFromDeadline(t *testing.T, backend, path string) {
-	server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
-	defer stop()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, server.SetWriteDeadline(time.Now().Add(200*time.Millisecond)))
-	start := time.Now()
-	_, err = io.Copy(server, f)
-	require.Error(t, err)
-	var ne net.Error
-	require.ErrorAs(t, err, &ne)
-	assert.True(t, ne.Timeout())
-	assert.Less(t, time.Since(start), 5*time.Second)
+	t.Run("deadline", func(t *testing.T) {
+		server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
+		defer stop()
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		require.NoError(t, server.SetWriteDeadline(time.Now().Add(200*time.Millisecond)))
+		start := time.Now()
+		n, err := io.Copy(server, f)
+		require.Error(t, err)
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout())
+		assert.Less(t, time.Since(start), 5*time.Second)
+		off, err := f.Seek(0, io.SeekCurrent)
+		require.NoError(t, err)
+		assert.Equal(t, n, off, "the file offset stands just past the bytes sent")
+	})
+	t.Run("close", func(t *testing.T) {
+		server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
+		defer stop()
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		time.AfterFunc(100*time.Millisecond, func() { server.Close() })
+		start := time.Now()
+		_, err = io.Copy(server, f)
+		assert.ErrorIs(t, err, net.ErrClosed, "Close interrupts ReadFrom")
+		assert.Less(t, time.Since(start), 5*time.Second)
+	})
+}
+
+// splicedBytes sums the file bytes the io_uring loops spliced.
+func splicedBytes() uint64 {
+	var n uint64
+	for _, s := range Stats() {
+		n += s.SplicedBytes
+	}
+	return n
 }
 
 func TestServeFile(t *testing.T) {

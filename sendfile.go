@@ -10,15 +10,18 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/backend"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
 // ReadFrom implements io.ReaderFrom. From an *os.File (or an
 // io.LimitedReader around one, or the wrapper os.File.WriteTo hands to
-// io.Copy) the bytes go from the page cache to the
-// socket with sendfile(2), never through user space, after the bytes
-// already written; from any other reader it copies through Write.
-// Deadlines and Close apply as to Write.
+// io.Copy) the bytes go from the page cache to the socket without passing
+// through user space, after the bytes already written: on io_uring the
+// loop splices them through a pipe with IORING_OP_SPLICE; on the poll
+// backend (and for files splice cannot read) the caller's goroutine uses
+// sendfile(2). From any other reader it copies through Write. Deadlines
+// and Close apply as to Write.
 func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	f, remain := fileOf(r)
 	if f == nil {
@@ -78,6 +81,33 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	var sendErr error
 	defer func() { c.s.UnlockSend(sendErr) }()
 	handled = true
+	if fs, ok := c.s.Kicker().(backend.FileSender); ok {
+		// The loop moves the bytes itself (io_uring: splices on the
+		// ring), from a regular file.
+		var serr error
+		spliced := false
+		cerr := rc.Read(func(ffd uintptr) bool {
+			var st unix.Stat_t
+			if unix.Fstat(int(ffd), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+				return true
+			}
+			spliced = true
+			written, serr = fs.SendFile(int(ffd), remain)
+			return true
+		})
+		switch {
+		case cerr != nil:
+			return written, cerr, true
+		case !spliced:
+			return 0, nil, false
+		case (serr == unix.EINVAL || serr == unix.ENOSYS) && written == 0:
+			return 0, nil, false
+		}
+		if errno, ok := serr.(syscall.Errno); ok && errno != 0 {
+			sendErr = errno
+		}
+		return written, serr, true
+	}
 	const chunk = 4 << 20
 	for remain != 0 {
 		n := chunk

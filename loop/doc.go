@@ -41,7 +41,14 @@
 // Send: one send is in flight per connection; bytes written meanwhile are
 // coalesced into the next one. The memory a send points at is kept by the
 // connection until its completion. Short sends are resent; -EAGAIN waits
-// for POLLOUT through the ring.
+// for POLLOUT through the ring. SendFile (ReadFrom from a file) uses the
+// same send slot for IORING_OP_SPLICE operations, one at a time, file →
+// pipe → socket, so file bytes never pass through user space.
+//
+// Connect (Dial): IORING_OP_CONNECT on a loop picked round-robin; the
+// kernel waits for the handshake, a context that ends first cancels the
+// operation with ASYNC_CANCEL, and the connected socket is adopted by the
+// same loop.
 //
 // Close: queued bytes are sent first (bounded by stream.LingerTimeout),
 // the armed receive is cancelled, and the fd is closed only when no

@@ -77,8 +77,9 @@ type conn struct {
 
 	recvArmed, recvCancelled bool
 	sendArmed, sendCancelled bool
-	sendOp                   udOp   // udSend or udPollOut while sendArmed
+	sendOp                   udOp   // udSend, udPollOut or a splice while sendArmed
 	flying                   []byte // memory the in-flight send points at
+	splice                   *spliceJob
 	starved                  bool
 	closing, aborting        bool
 	wantShutWr, shutWr       bool
@@ -306,8 +307,13 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 		l.completeAccept(gen, slot, res, flags)
 	case udRecv:
 		l.completeRecv(l.lookup(gen, slot), res, flags)
-	case udSend, udPollOut:
-		l.completeSend(l.lookup(gen, slot), op, res)
+	case udSend, udPollOut, udSpliceIn, udSpliceOut:
+		c := l.lookup(gen, slot)
+		if c != nil && c.splice != nil {
+			l.completeSplice(c, op, res)
+		} else {
+			l.completeSend(c, op, res)
+		}
 	case udConnect:
 		l.completeConnect(gen, slot, res)
 	case udCancel:
@@ -511,6 +517,11 @@ func (l *Loop) progressClose(c *conn) {
 		return
 	}
 	l.cancelRecv(c)
+	if c.splice != nil {
+		// Close interrupts a SendFile, as closing the fd interrupts
+		// sendfile(2) with net.
+		l.cancelSplice(c, c.splice, stream.ErrClosed)
+	}
 	if c.aborting && c.sendArmed && !c.sendCancelled {
 		l.prepCancel(c.ud(c.sendOp))
 		c.sendCancelled = true

@@ -16,6 +16,7 @@ type Stats struct {
 	Accepts      atomic.Uint64 // connections accepted
 	AcceptErrors atomic.Uint64 // accepts that failed (EMFILE...)
 	Connects     atomic.Uint64 // IORING_OP_CONNECT operations submitted
+	SplicedBytes atomic.Uint64 // file bytes spliced from a pipe to a socket
 	SQEs         atomic.Uint64 // submission entries submitted
 	CQEs         atomic.Uint64 // completions reaped
 	Enters       atomic.Uint64 // io_uring_enter calls
@@ -36,6 +37,7 @@ func (l *Loop) Stats() backend.Stats {
 		Accepts:        l.stats.Accepts.Load(),
 		AcceptErrors:   l.stats.AcceptErrors.Load(),
 		Connects:       l.stats.Connects.Load(),
+		SplicedBytes:   l.stats.SplicedBytes.Load(),
 		SQEs:           l.stats.SQEs.Load(),
 		CQEs:           l.stats.CQEs.Load(),
 		Enters:         l.stats.Enters.Load(),

@@ -21,6 +21,7 @@ const (
 	opRead        = 22
 	opSend        = 26
 	opRecv        = 27
+	opSplice      = 30
 
 	sqeBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT
 
@@ -48,6 +49,7 @@ var requiredOps = []struct {
 	{opRead, "READ"},
 	{opSend, "SEND"},
 	{opRecv, "RECV"},
+	{opSplice, "SPLICE"},
 }
 
 // ErrUnsupported wraps the reason the kernel cannot run the loop.
@@ -80,6 +82,8 @@ const (
 	udPollOut
 	udCancel
 	udConnect
+	udSpliceIn  // file to pipe
+	udSpliceOut // pipe to socket
 )
 
 func packUD(op udOp, gen, slot uint32) uint64 {
@@ -146,6 +150,19 @@ func (l *Loop) prepConnect(fd int, addr unsafe.Pointer, addrLen uint32, ud uint6
 	e.Fd = int32(fd)
 	e.Addr = uint64(uintptr(addr))
 	e.Off = uint64(addrLen)
+	e.UserData = ud
+}
+
+// prepSplice queues a splice of n bytes from in to out, at their current
+// positions (one of them must be a pipe).
+func (l *Loop) prepSplice(in, out, n int, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opSplice
+	e.Fd = int32(out)
+	e.Off = ^uint64(0)  // off_out: none
+	e.Addr = ^uint64(0) // off_in: none
+	e.Len = uint32(n)
+	e.SpliceFdIn = int32(in)
 	e.UserData = ud
 }
 

@@ -43,6 +43,20 @@ type Group interface {
 	Release()
 }
 
+// FileSender is implemented by the loop side of a connection (its
+// stream's Kicker) when the backend moves file bytes to the socket itself,
+// without user-space copies: io_uring splices them through a pipe on the
+// ring. The root package uses it for ReadFrom, between the stream's
+// LockSend and UnlockSend.
+type FileSender interface {
+	// SendFile moves up to n bytes (n < 0: to the end) of the regular
+	// file src, from and advancing its offset, to the socket. It blocks
+	// until done, the write deadline or Close, and returns the bytes
+	// sent: the file offset then stands just past them. Errors are a
+	// syscall.Errno, os.ErrDeadlineExceeded or stream.ErrClosed.
+	SendFile(src int, n int64) (int64, error)
+}
+
 // Listener accepts connections on one listening socket.
 type Listener interface {
 	// Accept returns the next connection's stream, a syscall.Errno from a
@@ -79,6 +93,7 @@ type Stats struct {
 	Accepts        uint64 // connections accepted
 	AcceptErrors   uint64 // accepts that failed (EMFILE...)
 	Connects       uint64 // outgoing connects the loop carried out (dials)
+	SplicedBytes   uint64 // file bytes spliced to sockets by the loop (io_uring ReadFrom)
 	SQEs           uint64 // io_uring submission entries submitted
 	CQEs           uint64 // io_uring completions reaped
 	Enters         uint64 // io_uring_enter calls

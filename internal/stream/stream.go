@@ -343,6 +343,60 @@ func (s *Stream) UnlockSend(err error) {
 	s.wmu.Unlock()
 }
 
+// Kicker returns the loop side the stream was made with, for the
+// operations a backend offers beyond the Kicker interface.
+func (s *Stream) Kicker() Kicker { return s.kick }
+
+// WaitSend waits, between LockSend and UnlockSend, until done is closed,
+// the write deadline passes (SetWriteDeadline applies at once) or the
+// stream is closed. It returns nil, os.ErrDeadlineExceeded or ErrClosed.
+func (s *Stream) WaitSend(done <-chan struct{}) error {
+	for {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		if s.closed.Load() {
+			return ErrClosed
+		}
+		if expired(&s.wdl) {
+			return os.ErrDeadlineExceeded
+		}
+		waitEither(done, s.wwake, &s.wdl, &s.wtimer)
+	}
+}
+
+// waitEither blocks until done is closed, ch is poked or the deadline dl
+// passes.
+func waitEither(done <-chan struct{}, ch chan struct{}, dl *atomic.Int64, timer **time.Timer) {
+	d := dl.Load()
+	if d == 0 {
+		select {
+		case <-done:
+		case <-ch:
+		}
+		return
+	}
+	dur := time.Duration(d - time.Now().UnixNano())
+	if dur <= 0 {
+		return
+	}
+	t := *timer
+	if t == nil {
+		t = time.NewTimer(dur)
+		*timer = t
+	} else {
+		t.Reset(dur)
+	}
+	select {
+	case <-done:
+	case <-ch:
+	case <-t.C:
+	}
+	t.Stop()
+}
+
 // WriteDeadline returns the write deadline (zero if none), for callers
 // that wait for the socket themselves between LockSend and UnlockSend.
 func (s *Stream) WriteDeadline() time.Time {

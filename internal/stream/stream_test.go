@@ -187,3 +187,32 @@ func TestCloseTwice(t *testing.T) {
 	assert.Equal(t, ReqClose, s.TakeRequests())
 	assert.ErrorIs(t, s.WithFD(func(int) error { return nil }), ErrClosed)
 }
+
+// TestWaitSend: a LockSend holder waiting for its own operation returns
+// when it is done, when the write deadline passes (also one set while it
+// waits) and when the stream is closed.
+func TestWaitSend(t *testing.T) {
+	tests := []struct {
+		name  string
+		event func(s *Stream, done chan struct{})
+		want  error
+	}{
+		{"done", func(_ *Stream, done chan struct{}) { close(done) }, nil},
+		{"deadline set while waiting", func(s *Stream, _ chan struct{}) {
+			s.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		}, os.ErrDeadlineExceeded},
+		{"deadline passed", func(s *Stream, _ chan struct{}) { s.SetWriteDeadline(time.Now().Add(-time.Second)) }, os.ErrDeadlineExceeded},
+		{"closed", func(s *Stream, _ chan struct{}) { s.Close() }, ErrClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTest()
+			require.NoError(t, s.LockSend())
+			done := make(chan struct{})
+			time.AfterFunc(20*time.Millisecond, func() { tt.event(s, done) })
+			err := s.WaitSend(done)
+			assert.Equal(t, tt.want, err)
+			s.UnlockSend(nil)
+		})
+	}
+}
