@@ -101,6 +101,66 @@ func testReadFromFile(t *testing.T, backend, path string, want [32]byte, size, l
 	assert.Equal(t, expect, off, "the file offset advances past what was sent")
 }
 
+// TestReadFromSocket copies from a *net.TCPConn and from another ringnet
+// Conn into a ringnet Conn. On io_uring the TCPConn's bytes are spliced
+// socket to socket on the ring; a ringnet source is copied (its bytes
+// arrive through its own loop).
+func TestReadFromSocket(t *testing.T) {
+	const size = 8 << 20
+	path, want := writeRandomFile(t, size)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, source := range []string{"net.TCPConn", "ringnet.Conn"} {
+			t.Run(source, func(t *testing.T) {
+				// dst (ringnet) -> sink; feeder -> src.
+				dst, sink, stop := pipe(t, &ListenConfig{Backend: backend})
+				defer stop()
+				var src net.Conn
+				var feeder net.Conn
+				if source == "net.TCPConn" {
+					ln, err := net.Listen("tcp", "127.0.0.1:0")
+					require.NoError(t, err)
+					defer ln.Close()
+					feeder, err = net.Dial("tcp", ln.Addr().String())
+					require.NoError(t, err)
+					src, err = ln.Accept()
+					require.NoError(t, err)
+				} else {
+					var stopSrc func()
+					var rc *Conn
+					rc, feeder, stopSrc = pipe(t, &ListenConfig{Backend: backend})
+					defer stopSrc()
+					src = rc
+				}
+				defer src.Close()
+				defer feeder.Close()
+				go func() {
+					feeder.Write(data)
+					feeder.Close()
+				}()
+				got := make(chan [32]byte, 1)
+				go func() {
+					h := sha256.New()
+					io.Copy(h, sink)
+					var s [32]byte
+					copy(s[:], h.Sum(nil))
+					got <- s
+				}()
+				before := splicedBytes()
+				n, err := io.Copy(dst, src)
+				require.NoError(t, err)
+				assert.Equal(t, int64(size), n)
+				if backend == "io_uring" && source == "net.TCPConn" {
+					assert.Equal(t, uint64(size), splicedBytes()-before, "spliced socket to socket on the ring")
+				}
+				require.NoError(t, dst.CloseWrite())
+				assert.Equal(t, want, <-got, "the bytes arrive intact and in order")
+			})
+		}
+	})
+}
+
 func TestReadFromDeadline(t *testing.T) {
 	path, _ := writeRandomFile(t, 64<<20)
 	forEachBackend(t, func(t *testing.T, backend string) { testReadFromDeadline(t, backend, path) })

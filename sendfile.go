@@ -45,9 +45,11 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 // writerOnly hides ReadFrom from io.Copy so it does not recurse.
 type writerOnly struct{ io.Writer }
 
-// rawFile is a reader with a file descriptor: an *os.File, or a wrapper
-// that embeds one (io.Copy(conn, file) reaches ReadFrom through
-// os.File.WriteTo, which wraps the file to hide its WriteTo).
+// rawFile is a reader with a file descriptor: an *os.File or a
+// *net.TCPConn / *net.UnixConn, or a wrapper that embeds one
+// (io.Copy(conn, file) reaches ReadFrom through os.File.WriteTo, and
+// io.Copy(conn, tcpConn) through net.TCPConn.WriteTo, each of which wraps
+// its source to hide its WriteTo).
 type rawFile interface {
 	io.Reader
 	SyscallConn() (syscall.RawConn, error)
@@ -62,6 +64,11 @@ func fileOf(r io.Reader) (rawFile, int64) {
 		if remain <= 0 {
 			return nil, 0
 		}
+	}
+	if _, ok := r.(*Conn); ok {
+		// A ringnet Conn's bytes arrive through its loop: reading its
+		// fd here would race with the loop's receive.
+		return nil, 0
 	}
 	f, _ := r.(rawFile)
 	return f, remain
@@ -83,23 +90,15 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	handled = true
 	if fs, ok := c.s.Kicker().(backend.FileSender); ok {
 		// The loop moves the bytes itself (io_uring: splices on the
-		// ring), from a regular file.
+		// ring), from a regular file or a stream socket.
 		var serr error
-		spliced := false
 		cerr := rc.Read(func(ffd uintptr) bool {
-			var st unix.Stat_t
-			if unix.Fstat(int(ffd), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-				return true
-			}
-			spliced = true
 			written, serr = fs.SendFile(int(ffd), remain)
 			return true
 		})
 		switch {
 		case cerr != nil:
 			return written, cerr, true
-		case !spliced:
-			return 0, nil, false
 		case (serr == unix.EINVAL || serr == unix.ENOSYS) && written == 0:
 			return 0, nil, false
 		}

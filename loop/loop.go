@@ -307,7 +307,7 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 		l.completeAccept(gen, slot, res, flags)
 	case udRecv:
 		l.completeRecv(l.lookup(gen, slot), res, flags)
-	case udSend, udPollOut, udSpliceIn, udSpliceOut:
+	case udSend, udPollOut, udSpliceIn, udSpliceOut, udPollIn:
 		c := l.lookup(gen, slot)
 		if c != nil && c.splice != nil {
 			l.completeSplice(c, op, res)

@@ -18,16 +18,17 @@ import (
 // send side (the caller holds the stream's LockSend), and its operations
 // use the connection's send slot: Close waits for them as for a send.
 type spliceJob struct {
-	src       int   // the file
-	pr, pw    int   // the pipe
-	chunk     int   // bytes per file-to-pipe splice: the pipe's size
-	remain    int64 // bytes still to take from the file; < 0: to the end
-	inPipe    int   // bytes taken from the file, not yet sent
-	written   int64
-	cancelled bool
-	cancelErr error
-	err       error
-	done      chan struct{}
+	src        int   // the file, or a connected stream socket
+	fromSocket bool  // src is a socket: wait for POLLIN on -EAGAIN
+	pr, pw     int   // the pipe
+	chunk      int   // bytes per file-to-pipe splice: the pipe's size
+	remain     int64 // bytes still to take from the file; < 0: to the end
+	inPipe     int   // bytes taken from the file, not yet sent
+	written    int64
+	cancelled  bool
+	cancelErr  error
+	err        error
+	done       chan struct{}
 }
 
 // Default pipe sizes: the kernel's default, and what SendFile asks for
@@ -38,12 +39,24 @@ const (
 )
 
 // SendFile implements backend.FileSender: it moves n bytes (n < 0: to the
-// end) of regular file src to the socket through a pipe, with splices on
-// the ring. The write deadline and Close cancel the operation in flight;
+// end) of regular file src, or of stream socket src, to the socket through
+// a pipe, with splices on the ring; other kinds of src get EINVAL. The write deadline and Close cancel the operation in flight;
 // bytes already moved into the pipe but not sent are given back to the
 // file by moving its offset back, so the offset stands just past the
 // bytes sent.
 func (c *conn) SendFile(src int, n int64) (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(src, &st); err != nil {
+		return 0, err
+	}
+	fromSocket := false
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFSOCK:
+		fromSocket = true
+	default:
+		return 0, unix.EINVAL // the caller copies instead
+	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return 0, err
@@ -54,7 +67,7 @@ func (c *conn) SendFile(src int, n int64) (int64, error) {
 	if err != nil {
 		chunk = pipeDefault
 	}
-	job := &spliceJob{src: src, pr: p[0], pw: p[1], chunk: chunk, remain: n, done: make(chan struct{})}
+	job := &spliceJob{src: src, fromSocket: fromSocket, pr: p[0], pw: p[1], chunk: chunk, remain: n, done: make(chan struct{})}
 	l := c.l
 	l.post(func() { l.startSplice(c, job) })
 	if err := c.s.WaitSend(job.done); err != nil {
@@ -123,6 +136,12 @@ func (l *Loop) completeSplice(c *conn, op udOp, res int32) {
 		l.spliceStep(c, job)
 	case op == udPollOut && res >= 0:
 		l.spliceOut(c, job)
+	case op == udPollIn && res >= 0:
+		l.spliceIn(c, job)
+	case res == -int32(unix.EAGAIN) && op == udSpliceIn && job.fromSocket:
+		// Nothing to read yet: wait for the source through the ring.
+		l.prepPollIn(job.src, c.ud(udPollIn))
+		c.sendArmed, c.sendOp = true, udPollIn
 	case res == -int32(unix.EAGAIN) && op == udSpliceOut:
 		// The socket is full: wait for room through the ring.
 		l.prepPollOut(c.fd, c.ud(udPollOut))
@@ -150,8 +169,9 @@ func (l *Loop) spliceStep(c *conn, job *spliceJob) {
 
 func (l *Loop) endSplice(c *conn, job *spliceJob, err error) {
 	c.splice = nil
-	if job.inPipe > 0 {
-		// Read from the file but not sent: give the bytes back.
+	if job.inPipe > 0 && !job.fromSocket {
+		// Read from the file but not sent: give the bytes back. (From
+		// a socket they are lost with the error, as with net's splice.)
 		if _, serr := unix.Seek(job.src, -int64(job.inPipe), io.SeekCurrent); serr != nil && err == nil {
 			err = os.NewSyscallError("lseek", serr)
 		}

@@ -84,6 +84,7 @@ const (
 	udConnect
 	udSpliceIn  // file to pipe
 	udSpliceOut // pipe to socket
+	udPollIn    // a splice's source socket became readable
 )
 
 func packUD(op udOp, gen, slot uint32) uint64 {
@@ -163,6 +164,14 @@ func (l *Loop) prepSplice(in, out, n int, ud uint64) {
 	e.Addr = ^uint64(0) // off_in: none
 	e.Len = uint32(n)
 	e.SpliceFdIn = int32(in)
+	e.UserData = ud
+}
+
+func (l *Loop) prepPollIn(fd int, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opPollAdd
+	e.Fd = int32(fd)
+	e.OpcodeFlags = unix.POLLIN
 	e.UserData = ud
 }
 
