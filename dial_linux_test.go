@@ -2,8 +2,10 @@ package ringnet
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,5 +91,128 @@ func TestDialTimeout(t *testing.T) {
 			assert.ErrorIs(t, err, context.Canceled)
 			assert.Equal(t, "dial tcp "+addr+": operation was canceled", err.Error(), "reads as net's")
 		})
+	})
+}
+
+// TestDialFallback resolves a name with an IPv4 and an IPv6 address
+// (through a DNS server of the test's own on loopback). Where only the
+// second family listens, the first is refused and the dial goes on to the
+// next address; where the first family's SYNs are dropped, the second is
+// raced after FallbackDelay (dual-stack fast fallback); a Dialer that
+// disables fallback (negative FallbackDelay) waits for its timeout.
+func TestDialFallback(t *testing.T) {
+	resolver := fakeResolver(t, map[string][]string{"dual.test.": {"127.0.0.1", "::1"}})
+	ips, err := resolver.LookupIPAddr(context.Background(), "dual.test")
+	require.NoError(t, err)
+	require.Len(t, ips, 2)
+	first, second := ips[0].IP.String(), ips[1].IP.String()
+
+	forEachBackend(t, func(t *testing.T, backend string) {
+		t.Run("refused", func(t *testing.T) {
+			ln, err := net.Listen("tcp", net.JoinHostPort(second, "0"))
+			require.NoError(t, err)
+			defer ln.Close()
+			go acceptAll(ln)
+			d := Dialer{Backend: backend, Resolver: resolver, Timeout: 5 * time.Second}
+			c, err := d.Dial("tcp", net.JoinHostPort("dual.test", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
+			require.NoError(t, err)
+			defer c.Close()
+			assert.Equal(t, second, c.RemoteAddr().(*net.TCPAddr).IP.String())
+		})
+		t.Run("dropped", func(t *testing.T) {
+			port := fullListener(t, first, 0)
+			ln, err := net.Listen("tcp", net.JoinHostPort(second, strconv.Itoa(port)))
+			require.NoError(t, err)
+			defer ln.Close()
+			go acceptAll(ln)
+			addr := net.JoinHostPort("dual.test", strconv.Itoa(port))
+
+			const delay = 100 * time.Millisecond
+			d := Dialer{Backend: backend, Resolver: resolver, FallbackDelay: delay, Timeout: 5 * time.Second}
+			start := time.Now()
+			c, err := d.Dial("tcp", addr)
+			elapsed := time.Since(start)
+			require.NoError(t, err)
+			defer c.Close()
+			assert.Equal(t, second, c.RemoteAddr().(*net.TCPAddr).IP.String())
+			assert.GreaterOrEqual(t, elapsed, delay, "the fallback waits for FallbackDelay")
+			assert.Less(t, elapsed, 3*time.Second, "the fallback does not wait for the first family's timeout")
+
+			// No fallback: the addresses are tried one after another,
+			// and the first takes the whole 300 ms (a share is never
+			// under 2 s while there is that much time), so the dial
+			// times out without reaching the second.
+			d = Dialer{Backend: backend, Resolver: resolver, FallbackDelay: -1, Timeout: 300 * time.Millisecond}
+			c2, err := d.Dial("tcp", addr)
+			require.Error(t, err, "with fallback disabled the dropped family takes the whole timeout")
+			assert.Nil(t, c2)
+			var ne net.Error
+			require.ErrorAs(t, err, &ne)
+			assert.True(t, ne.Timeout(), "%v", err)
+		})
+	})
+}
+
+// TestDialerFields checks the net.Dialer fields not covered above, on
+// both backends, against a live listener.
+func TestDialerFields(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go acceptAll(ln)
+	addr := ln.Addr().String()
+	errHook := errors.New("hook refused")
+
+	tests := []struct {
+		name  string
+		d     Dialer
+		check func(t *testing.T, c net.Conn, err error)
+	}{
+		{"Deadline passed", Dialer{Deadline: time.Now().Add(-time.Second)}, func(t *testing.T, c net.Conn, err error) {
+			var ne net.Error
+			require.ErrorAs(t, err, &ne)
+			assert.True(t, ne.Timeout())
+		}},
+		{"ControlContext sees the context and can refuse", Dialer{
+			ControlContext: func(ctx context.Context, network, address string, _ syscall.RawConn) error {
+				if ctx == nil || network != "tcp4" || address != addr {
+					return errors.New("unexpected arguments")
+				}
+				return errHook
+			},
+		}, func(t *testing.T, c net.Conn, err error) {
+			assert.ErrorIs(t, err, errHook)
+			var oe *net.OpError
+			assert.ErrorAs(t, err, &oe)
+		}},
+		{"KeepAlive negative disables it", Dialer{KeepAlive: -1}, func(t *testing.T, c net.Conn, err error) {
+			require.NoError(t, err)
+			on, err := unix.GetsockoptInt(fdOf(t, c), unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+			require.NoError(t, err)
+			assert.Equal(t, 0, on)
+		}},
+		{"KeepAliveConfig", Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 42 * time.Second, Interval: 7 * time.Second, Count: 3}},
+			func(t *testing.T, c net.Conn, err error) {
+				require.NoError(t, err)
+				fd := fdOf(t, c)
+				for opt, want := range map[int]int{unix.TCP_KEEPIDLE: 42, unix.TCP_KEEPINTVL: 7, unix.TCP_KEEPCNT: 3} {
+					got, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, opt)
+					require.NoError(t, err)
+					assert.Equal(t, want, got, "option %d", opt)
+				}
+			}},
+	}
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := tt.d
+				d.Backend = backend
+				c, err := d.Dial("tcp", addr)
+				if c != nil {
+					defer c.Close()
+				}
+				tt.check(t, c, err)
+			})
+		}
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -242,65 +241,6 @@ func fdOf(t *testing.T, c net.Conn) int {
 	fd := -1
 	require.NoError(t, rc.Control(func(s uintptr) { fd = int(s) }))
 	return fd
-}
-
-// TestDialFallback resolves a name with an IPv4 and an IPv6 address
-// (through a DNS server of the test's own on loopback). Where only the
-// second family listens, the first is refused and the dial goes on to the
-// next address; where the first family's SYNs are dropped, the second is
-// raced after FallbackDelay (dual-stack fast fallback); a Dialer that
-// disables fallback (negative FallbackDelay) waits for its timeout.
-func TestDialFallback(t *testing.T) {
-	resolver := fakeResolver(t, map[string][]string{"dual.test.": {"127.0.0.1", "::1"}})
-	ips, err := resolver.LookupIPAddr(context.Background(), "dual.test")
-	require.NoError(t, err)
-	require.Len(t, ips, 2)
-	first, second := ips[0].IP.String(), ips[1].IP.String()
-
-	forEachBackend(t, func(t *testing.T, backend string) {
-		t.Run("refused", func(t *testing.T) {
-			ln, err := net.Listen("tcp", net.JoinHostPort(second, "0"))
-			require.NoError(t, err)
-			defer ln.Close()
-			go acceptAll(ln)
-			d := Dialer{Backend: backend, Resolver: resolver, Timeout: 5 * time.Second}
-			c, err := d.Dial("tcp", net.JoinHostPort("dual.test", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
-			require.NoError(t, err)
-			defer c.Close()
-			assert.Equal(t, second, c.RemoteAddr().(*net.TCPAddr).IP.String())
-		})
-		t.Run("dropped", func(t *testing.T) {
-			port := fullListener(t, first, 0)
-			ln, err := net.Listen("tcp", net.JoinHostPort(second, strconv.Itoa(port)))
-			require.NoError(t, err)
-			defer ln.Close()
-			go acceptAll(ln)
-			addr := net.JoinHostPort("dual.test", strconv.Itoa(port))
-
-			const delay = 100 * time.Millisecond
-			d := Dialer{Backend: backend, Resolver: resolver, FallbackDelay: delay, Timeout: 5 * time.Second}
-			start := time.Now()
-			c, err := d.Dial("tcp", addr)
-			elapsed := time.Since(start)
-			require.NoError(t, err)
-			defer c.Close()
-			assert.Equal(t, second, c.RemoteAddr().(*net.TCPAddr).IP.String())
-			assert.GreaterOrEqual(t, elapsed, delay, "the fallback waits for FallbackDelay")
-			assert.Less(t, elapsed, 3*time.Second, "the fallback does not wait for the first family's timeout")
-
-			// No fallback: the addresses are tried one after another,
-			// and the first takes the whole 300 ms (a share is never
-			// under 2 s while there is that much time), so the dial
-			// times out without reaching the second.
-			d = Dialer{Backend: backend, Resolver: resolver, FallbackDelay: -1, Timeout: 300 * time.Millisecond}
-			c2, err := d.Dial("tcp", addr)
-			require.Error(t, err, "with fallback disabled the dropped family takes the whole timeout")
-			assert.Nil(t, c2)
-			var ne net.Error
-			require.ErrorAs(t, err, &ne)
-			assert.True(t, ne.Timeout(), "%v", err)
-		})
-	})
 }
 
 func acceptAll(ln net.Listener) {
