@@ -4,24 +4,22 @@ package ringnet
 
 import (
 	"io"
-	"os"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringnet/ringnet/internal/backend"
-	"github.com/ringnet/ringnet/internal/stream"
 )
 
 // ReadFrom implements io.ReaderFrom. From an *os.File (or an
 // io.LimitedReader around one, or the wrapper os.File.WriteTo hands to
 // io.Copy) the bytes go from the page cache to the socket without passing
 // through user space, after the bytes already written: on io_uring the
-// loop splices them through a pipe with IORING_OP_SPLICE; on the poll
-// backend (and for files splice cannot read) the caller's goroutine uses
-// sendfile(2). From any other reader it copies through Write. Deadlines
-// and Close apply as to Write.
+// loop splices them through a pipe with IORING_OP_SPLICE, which also
+// serves a *net.TCPConn or *net.UnixConn source; on the poll backend the
+// caller's goroutine uses sendfile(2) and waits for the writable edge
+// through the loop. From any other reader it copies through Write.
+// Deadlines and Close apply as to Write.
 func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	f, remain := fileOf(r)
 	if f == nil {
@@ -74,12 +72,16 @@ func fileOf(r io.Reader) (rawFile, int64) {
 	return f, remain
 }
 
-// sendFile sends remain bytes (-1: to the end) of f from its current
-// offset, which it advances. handled is false if sendfile cannot read f
-// and nothing was sent.
+// sendFile has the backend send remain bytes (-1: to the end) of f from
+// its current offset, which it advances past them. handled is false if
+// the backend cannot read f and nothing was sent.
 func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, handled bool) {
 	rc, err := f.SyscallConn()
 	if err != nil {
+		return 0, nil, false
+	}
+	fs, ok := c.s.Kicker().(backend.FileSender)
+	if !ok {
 		return 0, nil, false
 	}
 	if err := c.s.LockSend(); err != nil {
@@ -87,105 +89,24 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	}
 	var sendErr error
 	defer func() { c.s.UnlockSend(sendErr) }()
-	handled = true
-	if fs, ok := c.s.Kicker().(backend.FileSender); ok {
-		// The loop moves the bytes itself (io_uring: splices on the
-		// ring), from a regular file or a stream socket.
-		var serr error
-		cerr := rc.Read(func(ffd uintptr) bool {
-			written, serr = fs.SendFile(int(ffd), remain)
-			return true
-		})
-		switch {
-		case cerr != nil:
-			return written, cerr, true
-		case (serr == unix.EINVAL || serr == unix.ENOSYS) && written == 0:
-			return 0, nil, false
-		}
-		if errno, ok := serr.(syscall.Errno); ok && errno != 0 {
-			sendErr = errno
-		}
-		return written, serr, true
+	// The backend moves the bytes: io_uring splices them on the ring (from
+	// a regular file or a stream socket), poll uses sendfile(2) (from a
+	// regular file).
+	var serr error
+	cerr := rc.Read(func(ffd uintptr) bool {
+		written, serr = fs.SendFile(int(ffd), remain)
+		return true
+	})
+	switch {
+	case cerr != nil:
+		return written, cerr, true
+	case (serr == unix.EINVAL || serr == unix.ENOSYS) && written == 0:
+		return 0, nil, false
 	}
-	const chunk = 4 << 20
-	for remain != 0 {
-		n := chunk
-		if remain > 0 && remain < chunk {
-			n = int(remain)
-		}
-		var k int
-		var werr error
-		cerr := rc.Read(func(ffd uintptr) bool {
-			werr = c.s.WithFD(func(sfd int) error {
-				var e error
-				k, e = unix.Sendfile(sfd, int(ffd), nil, n)
-				return e
-			})
-			return true
-		})
-		if cerr != nil {
-			return written, cerr, true
-		}
-		if k > 0 {
-			written += int64(k)
-			if remain > 0 {
-				remain -= int64(k)
-			}
-		}
-		switch {
-		case werr == unix.EAGAIN:
-			if err := c.waitWritable(); err != nil {
-				return written, err, true
-			}
-		case werr == unix.EINTR:
-		case werr == unix.EINVAL || werr == unix.ENOSYS:
-			if written == 0 {
-				return 0, nil, false
-			}
-			return written, werr, true
-		case werr != nil:
-			if errno, ok := werr.(syscall.Errno); ok && errno != 0 {
-				sendErr = errno
-			}
-			return written, werr, true
-		case k == 0:
-			return written, nil, true // end of file
-		}
+	if errno, ok := serr.(syscall.Errno); ok && errno != 0 {
+		sendErr = errno
 	}
-	return written, nil, true
-}
-
-// waitWritable waits for the socket to take more bytes, honouring the
-// write deadline and Close. It polls outside WithFD so that the loop is
-// never held up closing the fd: at worst a poll sees a reused fd and
-// returns early.
-func (c *Conn) waitWritable() error {
-	for {
-		if c.s.Closed() {
-			return stream.ErrClosed
-		}
-		timeout := 50 * time.Millisecond
-		if dl := c.s.WriteDeadline(); !dl.IsZero() {
-			left := time.Until(dl)
-			if left <= 0 {
-				return os.ErrDeadlineExceeded
-			}
-			timeout = min(timeout, left)
-		}
-		fd := -1
-		_ = c.s.WithFD(func(sfd int) error { fd = sfd; return nil })
-		if fd < 0 {
-			return stream.ErrClosed
-		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-		n, err := unix.Poll(pfd, int(timeout/time.Millisecond)+1)
-		if err != nil && err != unix.EINTR {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-	}
+	return written, serr, true
 }
 
 // WriteTo implements io.WriterTo: it copies from the connection to w until

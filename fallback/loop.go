@@ -80,12 +80,13 @@ type conn struct {
 	fd int
 
 	registered bool
-	flying     []byte // NextSend/SendDone bytes not yet taken by the socket
-	sendWait   bool   // a send hit EAGAIN: wait for the writable edge
-	paused     bool   // Deliver said pause: wait for ReqResume
-	hup        bool   // the poller reported the peer's FIN or an error
-	rdone      bool   // DeliverEnd was called
-	rerun      bool   // queued on the loop's rerun list
+	flying     []byte        // NextSend/SendDone bytes not yet taken by the socket
+	sendWait   bool          // a send hit EAGAIN: wait for the writable edge
+	writable   chan struct{} // closed at the next writable edge, for SendFile
+	paused     bool          // Deliver said pause: wait for ReqResume
+	hup        bool          // the poller reported the peer's FIN or an error
+	rdone      bool          // DeliverEnd was called
+	rerun      bool          // queued on the loop's rerun list
 
 	closing, aborting  bool
 	wantShutWr, shutWr bool
@@ -384,6 +385,9 @@ func (l *Loop) connEvent(c *conn, ev uint32) {
 	if ev&(evIn|evRdHup|evErr) != 0 {
 		l.recv(c)
 	}
+	if ev&(evOut|evErr) != 0 {
+		c.wakeWritable()
+	}
 	if c.sendWait && ev&(evOut|evErr) != 0 {
 		c.sendWait = false
 		l.send(c)
@@ -520,6 +524,7 @@ func (l *Loop) progressClose(c *conn) {
 	}
 	c.dead = true
 	c.flying = nil
+	c.wakeWritable()
 	c.s.SendFailed(stream.ErrClosed)
 	if c.registered {
 		l.p.del(c.fd)
