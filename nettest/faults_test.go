@@ -62,6 +62,8 @@ func TestPeerReset(t *testing.T) {
 			require.ErrorAs(t, err2, &ne)
 			assert.False(t, ne.Timeout())
 			t.Logf("Read: %v", err2)
+			_, err3 := srv.Read(buf)
+			assert.Equal(t, io.EOF, err3, "the reset is reported once, then the stream reads as ended, as on Linux")
 		})
 		t.Run("write", func(t *testing.T) {
 			srv, cli := pairT(t, b)

@@ -13,6 +13,7 @@ package stream
 
 import (
 	"errors"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -191,6 +192,12 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return n, nil
 		}
 		err := s.rerr
+		if err != nil && err != io.EOF {
+			// A socket error is reported once, then the stream reads
+			// as ended: Linux clears the error it returns from recv(2),
+			// and later receives see the end of the stream.
+			s.rerr = io.EOF
+		}
 		s.mu.Unlock()
 		if err != nil {
 			return 0, err
