@@ -4,13 +4,13 @@ package fallback
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringnet/ringnet/internal/backend"
+	"github.com/ringnet/ringnet/internal/registry"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
@@ -69,96 +69,71 @@ type groupKey struct {
 // last user is gone: the caller of Acquire until Release, each Listener
 // until its socket is closed, each connection until its socket is closed.
 type Group struct {
-	key     groupKey
-	loops   []*Loop
-	refs    atomic.Int64
-	next    atomic.Uint32
-	stopped bool // guarded by groupsMu
+	refs  registry.Refs[groupKey]
+	key   groupKey
+	loops []*Loop
+	next  atomic.Uint32
 }
 
-var (
-	groupsMu sync.Mutex
-	groups   = map[groupKey]*Group{}
-	stopping []*Loop // loops told to stop, which may still be exiting
-)
+var groups registry.Registry[groupKey, *Group]
 
 // Acquire returns the running group for cfg, starting it if needed. The
 // caller owns one reference and must Release it.
 func Acquire(cfg Config) (*Group, error) {
 	key := groupKey{cfg: withDefaults(cfg), mode: waitMode}
-	groupsMu.Lock()
-	defer groupsMu.Unlock()
-	if g := groups[key]; g != nil {
-		g.refs.Add(1)
-		return g, nil
-	}
-	g := &Group{key: key}
-	for i := 0; i < key.cfg.Loops; i++ {
-		l, err := newLoop(i, g, key.cfg, key.mode)
-		if err != nil {
-			for _, l := range g.loops {
-				l.release()
+	return groups.Acquire(key, func() (*Group, error) {
+		g := &Group{key: key}
+		for i := 0; i < key.cfg.Loops; i++ {
+			l, err := newLoop(i, g, key.cfg, key.mode)
+			if err != nil {
+				for _, l := range g.loops {
+					l.release()
+				}
+				return nil, err
 			}
-			return nil, err
+			g.loops = append(g.loops, l)
 		}
-		g.loops = append(g.loops, l)
-	}
-	g.refs.Store(1)
-	groups[key] = g
-	for _, l := range g.loops {
-		go l.run()
-	}
-	return g, nil
+		for _, l := range g.loops {
+			go l.run()
+		}
+		return g, nil
+	})
 }
 
-func (g *Group) acquire() { g.refs.Add(1) }
+// Refs implements registry.Group.
+func (g *Group) Refs() *registry.Refs[groupKey] { return &g.refs }
 
-// Release drops the reference of a caller of Acquire; the last reference
-// stops the loops.
-func (g *Group) Release() { g.release() }
-
-func (g *Group) release() {
-	if g.refs.Add(-1) != 0 {
-		return
-	}
-	groupsMu.Lock()
-	if g.refs.Load() != 0 || g.stopped { // re-acquired through the map, or already stopped
-		groupsMu.Unlock()
-		return
-	}
-	g.stopped = true
-	if groups[g.key] == g {
-		delete(groups, g.key)
-	}
-	stopping = append(stopping, g.loops...)
-	groupsMu.Unlock()
+// Stop implements registry.Group: each loop exits once it has closed what
+// is left and released its poller and wake pipe.
+func (g *Group) Stop() {
 	for _, l := range g.loops {
 		l.stop()
 	}
 }
 
-// WaitStopped blocks until every loop that was told to stop has exited and
-// closed its descriptors. Tests use it before counting goroutines and fds.
-func WaitStopped() {
-	groupsMu.Lock()
-	ls := stopping
-	stopping = nil
-	groupsMu.Unlock()
-	for _, l := range ls {
-		<-l.done
-	}
-}
-
-// Running returns the groups that are running now.
-func Running() []*Group {
-	groupsMu.Lock()
-	defer groupsMu.Unlock()
-	out := make([]*Group, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, g)
+// Done implements registry.Group.
+func (g *Group) Done() []<-chan struct{} {
+	out := make([]<-chan struct{}, len(g.loops))
+	for i, l := range g.loops {
+		out[i] = l.done
 	}
 	return out
 }
+
+func (g *Group) acquire() { g.refs.Add() }
+
+// Release drops the reference of a caller of Acquire; the last reference
+// stops the loops.
+func (g *Group) Release() { g.release() }
+
+func (g *Group) release() { groups.Release(g) }
+
+// WaitStopped blocks until every loop that was told to stop has exited and
+// closed its descriptors. Tests use it before counting goroutines and fds.
+func WaitStopped() { groups.WaitStopped() }
+
+// Running returns the groups that are running now.
+func Running() []*Group { return groups.Running() }
 
 // Loops returns the group's loops.
 func (g *Group) Loops() []*Loop { return g.loops }

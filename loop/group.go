@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ringnet/ringnet/internal/backend"
+	"github.com/ringnet/ringnet/internal/registry"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
@@ -61,96 +62,70 @@ func withDefaults(c Config) Config {
 // first user and stops, releasing every ring, when its last listener and
 // connection are gone.
 type Group struct {
+	refs  registry.Refs[Config]
 	cfg   Config
 	loops []*Loop
-	refs  atomic.Int64
 	next  atomic.Uint32
-
-	stopped bool // guarded by groupsMu
 }
 
-var (
-	groupsMu sync.Mutex
-	groups   = map[Config]*Group{}
-	stopping []*Loop // loops told to stop, which may still be exiting
-)
+var groups registry.Registry[Config, *Group]
 
 // Acquire returns the running group for cfg, starting it if needed. The
 // caller owns one reference and must Release it.
 func Acquire(cfg Config) (*Group, error) {
 	cfg = withDefaults(cfg)
-	groupsMu.Lock()
-	defer groupsMu.Unlock()
-	if g := groups[cfg]; g != nil {
-		g.refs.Add(1)
-		return g, nil
-	}
-	g := &Group{cfg: cfg}
-	for i := 0; i < cfg.Loops; i++ {
-		l, err := newLoop(i, g, cfg)
-		if err != nil {
-			for _, l := range g.loops {
-				l.release()
+	return groups.Acquire(cfg, func() (*Group, error) {
+		g := &Group{cfg: cfg}
+		for i := 0; i < cfg.Loops; i++ {
+			l, err := newLoop(i, g, cfg)
+			if err != nil {
+				for _, l := range g.loops {
+					l.release()
+				}
+				return nil, err
 			}
-			return nil, err
+			g.loops = append(g.loops, l)
 		}
-		g.loops = append(g.loops, l)
-	}
-	g.refs.Store(1)
-	groups[cfg] = g
-	for _, l := range g.loops {
-		go l.run()
-	}
-	return g, nil
+		for _, l := range g.loops {
+			go l.run()
+		}
+		return g, nil
+	})
 }
 
-func (g *Group) acquire() { g.refs.Add(1) }
+// Refs implements registry.Group.
+func (g *Group) Refs() *registry.Refs[Config] { return &g.refs }
 
-// Release drops one reference; the last one stops the loops.
-func (g *Group) Release() { g.release() }
-
-func (g *Group) release() {
-	if g.refs.Add(-1) != 0 {
-		return
-	}
-	groupsMu.Lock()
-	if g.refs.Load() != 0 || g.stopped { // re-acquired through the map, or already stopped
-		groupsMu.Unlock()
-		return
-	}
-	g.stopped = true
-	if groups[g.cfg] == g {
-		delete(groups, g.cfg)
-	}
-	stopping = append(stopping, g.loops...)
-	groupsMu.Unlock()
+// Stop implements registry.Group: each loop exits once it has closed what
+// is left and released its ring.
+func (g *Group) Stop() {
 	for _, l := range g.loops {
 		l.stop()
 	}
 }
 
-// WaitStopped blocks until every loop that was told to stop has exited and
-// released its ring. Tests use it before counting goroutines and fds.
-func WaitStopped() {
-	groupsMu.Lock()
-	ls := stopping
-	stopping = nil
-	groupsMu.Unlock()
-	for _, l := range ls {
-		<-l.done
-	}
-}
-
-// Running returns the groups that are running now.
-func Running() []*Group {
-	groupsMu.Lock()
-	defer groupsMu.Unlock()
-	out := make([]*Group, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, g)
+// Done implements registry.Group.
+func (g *Group) Done() []<-chan struct{} {
+	out := make([]<-chan struct{}, len(g.loops))
+	for i, l := range g.loops {
+		out[i] = l.done
 	}
 	return out
 }
+
+func (g *Group) acquire() { g.refs.Add() }
+
+// Release drops one reference; the last one stops the loops.
+func (g *Group) Release() { g.release() }
+
+func (g *Group) release() { groups.Release(g) }
+
+// WaitStopped blocks until every loop that was told to stop has exited and
+// released its ring. Tests use it before counting goroutines and fds.
+func WaitStopped() { groups.WaitStopped() }
+
+// Running returns the groups that are running now.
+func Running() []*Group { return groups.Running() }
 
 // pick returns a loop in round-robin order.
 func (g *Group) pick() *Loop {
