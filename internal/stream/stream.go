@@ -89,6 +89,7 @@ type Stream struct {
 	werr    error       // first send error, reported by every later Write
 	wshut   bool        // CloseWrite was called
 	linger  *time.Timer // aborts a Close that could not flush in time
+	idle    chan struct{} // closed when the send side next goes idle (CloseWrite waits on it)
 
 	fdmu     sync.RWMutex
 	fd       int
@@ -294,6 +295,7 @@ func (s *Stream) sendDirect(b []byte) (int, error) {
 		}
 		err = s.werr
 	}
+	s.noteIdleLocked()
 	return n, err
 }
 
@@ -346,6 +348,7 @@ func (s *Stream) UnlockSend(err error) {
 	if s.wshut {
 		s.request(ReqCloseWrite) // a CloseWrite found the send side busy
 	}
+	s.noteIdleLocked()
 	s.mu.Unlock()
 	s.wmu.Unlock()
 }
@@ -449,6 +452,7 @@ func (s *Stream) Close() error {
 	poke(s.rwake)
 	poke(s.wwake)
 	s.mu.Lock()
+	s.noteIdleLocked() // a waiting CloseWrite returns ErrClosed
 	if len(s.wpend) > 0 || s.sending {
 		s.linger = time.AfterFunc(LingerTimeout, func() { s.request(ReqAbort) })
 	}
@@ -471,26 +475,60 @@ func (s *Stream) CloseWrite() (now bool, err error) {
 	s.mu.Lock()
 	s.wshut = true
 	s.mu.Unlock()
-	giveUp := time.Now().Add(LingerTimeout)
-	if d := s.wdl.Load(); d != 0 && d < giveUp.UnixNano() {
-		giveUp = time.Unix(0, d)
-	}
+	poke(s.wwake) // a blocked Write sees wshut and returns
+	linger := time.Now().Add(LingerTimeout)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		if s.closed.Load() {
 			return false, ErrClosed
 		}
 		s.mu.Lock()
-		idle := !s.sending && (len(s.wpend) == 0 || s.werr != nil)
-		s.mu.Unlock()
-		if idle {
+		if s.sendIdleLocked() {
+			s.mu.Unlock()
 			return true, nil
 		}
-		if !time.Now().Before(giveUp) {
+		if s.idle == nil {
+			s.idle = make(chan struct{})
+		}
+		idle := s.idle
+		s.mu.Unlock()
+		giveUp := linger
+		if d := s.wdl.Load(); d != 0 && d < giveUp.UnixNano() {
+			giveUp = time.Unix(0, d) // read each time: SetWriteDeadline applies at once
+		}
+		left := time.Until(giveUp)
+		if left <= 0 {
 			s.request(ReqCloseWrite)
 			return false, nil
 		}
-		// A blocked Write may take the wake-up meant for us: poll too.
-		time.Sleep(time.Millisecond)
+		if timer == nil {
+			timer = time.NewTimer(left)
+		} else {
+			timer.Reset(left)
+		}
+		select {
+		case <-idle:
+		case <-s.wwake: // SetWriteDeadline, Close; no Write waits after wshut
+		case <-timer.C:
+		}
+	}
+}
+
+func (s *Stream) sendIdleLocked() bool {
+	return !s.sending && (len(s.wpend) == 0 || s.werr != nil)
+}
+
+// noteIdleLocked releases the CloseWrite callers waiting for the send side
+// to go idle, if it has. Called with s.mu held wherever it may have.
+func (s *Stream) noteIdleLocked() {
+	if s.idle != nil && (s.sendIdleLocked() || s.closed.Load()) {
+		close(s.idle)
+		s.idle = nil
 	}
 }
 
@@ -621,6 +659,7 @@ func (s *Stream) SendDone(n int) []byte {
 		putBuf(s.wpend)
 		s.wpend = nil
 	}
+	s.noteIdleLocked()
 	return nil
 }
 
@@ -634,6 +673,7 @@ func (s *Stream) SendFailed(err error) {
 	}
 	s.sending = false
 	s.wpend, s.wfly, s.woff = nil, nil, 0
+	s.noteIdleLocked()
 	s.mu.Unlock()
 	poke(s.wwake)
 }

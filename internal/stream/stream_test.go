@@ -216,3 +216,43 @@ func TestWaitSend(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseWriteWaitsForQueuedBytes: CloseWrite returns now=true as soon
+// as the loop reports the queued bytes sent, now=false (the loop shuts
+// down after the last byte) at the write deadline, and ErrClosed on Close.
+func TestCloseWriteWaitsForQueuedBytes(t *testing.T) {
+	tests := []struct {
+		name    string
+		event   func(s *Stream)
+		wantNow bool
+		wantErr error
+	}{
+		{"sent", func(s *Stream) {
+			b := s.NextSend()
+			s.SendDone(len(b))
+		}, true, nil},
+		{"send failed", func(s *Stream) {
+			s.NextSend()
+			s.SendFailed(syscall.ECONNRESET)
+		}, true, nil},
+		{"deadline", func(s *Stream) { s.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) }, false, nil},
+		{"closed", func(s *Stream) { s.Close() }, false, ErrClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTest()
+			_, err := s.Write([]byte("queued"))
+			require.NoError(t, err)
+			time.AfterFunc(20*time.Millisecond, func() { tt.event(s) })
+			start := time.Now()
+			now, err := s.CloseWrite()
+			assert.Equal(t, tt.wantNow, now)
+			assert.Equal(t, tt.wantErr, err)
+			assert.GreaterOrEqual(t, time.Since(start), 15*time.Millisecond, "it waited for the event")
+			assert.Less(t, time.Since(start), 2*time.Second)
+			if tt.name == "deadline" {
+				assert.NotZero(t, s.TakeRequests()&ReqCloseWrite, "the loop is asked to shut down after the last byte")
+			}
+		})
+	}
+}
