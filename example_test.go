@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/ringnet/ringnet"
 )
@@ -62,4 +63,59 @@ func ExampleListenConfig_Listen() {
 	io.ReadFull(c, buf)
 	fmt.Println(string(buf))
 	// Output: ping
+}
+
+// The client side swaps the same way: an http.Transport whose connections
+// are dialed, and then served, by ringnet's loops.
+func ExampleDialContext() {
+	ln, err := ringnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "over the ring both ways")
+	})}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	tr := &http.Transport{DialContext: ringnet.DialContext}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+	// Output: over the ring both ways
+}
+
+// A Dialer has net.Dialer's fields: here a timeout and a local address.
+func ExampleDialer_DialContext() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c) // echo
+	}()
+
+	d := ringnet.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
+	c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("pong"))
+	buf := make([]byte, 4)
+	io.ReadFull(c, buf)
+	fmt.Println(string(buf))
+	// Output: pong
 }
