@@ -85,10 +85,10 @@ type Stream struct {
 	wpend   []byte // bytes written but not yet handed to the loop
 	wfly    []byte // bytes the loop is sending; wfly[woff:] are unsent
 	woff    int
-	sending bool        // the loop owns wfly
-	werr    error       // first send error, reported by every later Write
-	wshut   bool        // CloseWrite was called
-	linger  *time.Timer // aborts a Close that could not flush in time
+	sending bool          // the loop owns wfly
+	werr    error         // first send error, reported by every later Write
+	wshut   bool          // CloseWrite was called
+	linger  *time.Timer   // aborts a Close that could not flush in time
 	idle    chan struct{} // closed when the send side next goes idle (CloseWrite waits on it)
 
 	fdmu     sync.RWMutex
