@@ -43,6 +43,7 @@ func echoServer(b *testing.B, ln net.Listener) (stop func()) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer c.Close() // also when accepted after stop closed the others
 				buf := make([]byte, 32<<10)
 				for {
 					n, err := c.Read(buf)
