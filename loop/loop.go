@@ -56,7 +56,8 @@ type Loop struct {
 	work      []*conn
 	workFuncs []func()
 	stopping  bool
-	delivered int // receives delivered since the loop last yielded or slept
+	delivered int                // receives delivered since the loop last yielded or slept
+	waitFn    func(uintptr) bool // wait's callback, made once: a closure per sleep allocates
 }
 
 // yieldAfter is how many receives one pass must deliver before the loop
@@ -99,6 +100,10 @@ func (c *conn) Kick(*stream.Stream) {
 // SendDirect implements stream.Kicker: writers send directly while the
 // loop sleeps, and hand their bytes to it while it runs.
 func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
+
+// WaitInPoller implements stream.Kicker: readers of a loop that serves one
+// connection wait in the netpoller (see stream.Kicker).
+func (c *conn) WaitInPoller() bool { return c.l.stats.Conns.Load() <= 1 }
 
 // lentry is a listening socket as one loop sees it.
 type lentry struct {
@@ -144,6 +149,7 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 		return nil, err
 	}
 	l.cqes = make([]*uring.CQEvent, 256)
+	l.waitFn = func(uintptr) bool { return l.cqReady() }
 	l.stats.Loop = id
 	return l, nil
 }
@@ -223,7 +229,7 @@ func (l *Loop) run() {
 // completions: the ring fd polls readable when its CQ is not empty. No
 // thread is held while the loop sleeps.
 func (l *Loop) wait() {
-	_ = l.rc.Read(func(uintptr) bool { return l.cqReady() })
+	_ = l.rc.Read(l.waitFn)
 }
 
 func (l *Loop) cqReady() bool {

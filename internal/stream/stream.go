@@ -41,6 +41,13 @@ type Kicker interface {
 	// would cost a system call anyway (it sleeps), false when the loop is
 	// busy and will batch the send with others for free.
 	SendDirect() bool
+	// WaitInPoller reports whether a Read that must block should park in
+	// Go's netpoller on a per-stream eventfd rather than on a channel. It
+	// pays for one fd and one write(2) per wake, and saves the thread
+	// wake-up that readying a goroutine from the loop costs: worth it when
+	// the loop serves few connections (latency), not when a pass wakes
+	// many readers at once (throughput).
+	WaitInPoller() bool
 }
 
 // Limits on buffered bytes. They bound the memory of a connection whose
@@ -76,6 +83,12 @@ type Stream struct {
 	rtimer       *time.Timer // owned by the reader holding rmu
 	wtimer       *time.Timer // owned by the writer holding wmu
 
+	// A reader that blocks while Kicker.WaitInPoller holds parks on rfw
+	// instead of rwake; every wake-up of readers goes to both.
+	rfw    atomic.Pointer[fdWaiter] // stored once, under mu, by a reader
+	rfpark atomic.Bool              // stored under mu: a reader waits on rfw
+	rready func(uintptr) bool       // readReady, bound once
+
 	mu      sync.Mutex // guards everything below
 	rbuf    []byte     // received, unread bytes are rbuf[roff:]
 	roff    int
@@ -90,6 +103,7 @@ type Stream struct {
 	wshut   bool          // CloseWrite was called
 	linger  *time.Timer   // aborts a Close that could not flush in time
 	idle    chan struct{} // closed when the send side next goes idle (CloseWrite waits on it)
+	rfwDone bool          // no fdWaiter may be created (ReleaseFD ran, or creating one failed)
 
 	fdmu     sync.RWMutex
 	fd       int
@@ -98,11 +112,32 @@ type Stream struct {
 
 // New returns the Stream of a connected socket fd, driven by k.
 func New(fd int, k Kicker) *Stream {
-	return &Stream{
+	s := &Stream{
 		fd:    fd,
 		kick:  k,
 		rwake: make(chan struct{}, 1),
 		wwake: make(chan struct{}, 1),
+	}
+	s.rready = s.readReady
+	return s
+}
+
+// readReady reports whether a reader parked on rfw should re-check.
+func (s *Stream) readReady(uintptr) bool {
+	if s.closed.Load() || s.rdl.Load() != 0 {
+		return true
+	}
+	s.mu.Lock()
+	r := s.roff < len(s.rbuf) || s.rerr != nil
+	s.mu.Unlock()
+	return r
+}
+
+// wakeReader wakes a reader blocked in Read, on whichever it waits.
+func (s *Stream) wakeReader() {
+	poke(s.rwake)
+	if s.rfpark.Load() {
+		s.rfw.Load().wake()
 	}
 }
 
@@ -199,9 +234,28 @@ func (s *Stream) Read(p []byte) (int, error) {
 			// and later receives see the end of the stream.
 			s.rerr = io.EOF
 		}
+		var fw *fdWaiter
+		if err == nil && s.rdl.Load() == 0 && s.kick.WaitInPoller() {
+			fw = s.rfw.Load()
+			if fw == nil && !s.rfwDone {
+				// Once per stream; on failure (EMFILE...) readers keep
+				// to the channel.
+				fw = newFDWaiter()
+				s.rfw.Store(fw)
+				s.rfwDone = fw == nil
+			}
+			if fw != nil {
+				s.rfpark.Store(true)
+			}
+		}
 		s.mu.Unlock()
 		if err != nil {
 			return 0, err
+		}
+		if fw != nil {
+			fw.wait(s.rready)
+			s.rfpark.Store(false)
+			continue
 		}
 		wait(s.rwake, &s.rdl, &s.rtimer)
 	}
@@ -419,7 +473,7 @@ func (s *Stream) WriteDeadline() time.Time {
 // SetReadDeadline sets the read deadline; a blocked Read re-evaluates it at once.
 func (s *Stream) SetReadDeadline(t time.Time) {
 	s.rdl.Store(unixNano(t))
-	poke(s.rwake)
+	s.wakeReader()
 }
 
 // SetWriteDeadline sets the write deadline; a blocked Write re-evaluates it at once.
@@ -449,7 +503,7 @@ func (s *Stream) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
 	}
-	poke(s.rwake)
+	s.wakeReader()
 	poke(s.wwake)
 	s.mu.Lock()
 	s.noteIdleLocked() // a waiting CloseWrite returns ErrClosed
@@ -559,7 +613,12 @@ func (s *Stream) ReleaseFD() (fd int, reset bool) {
 	if s.linger != nil {
 		s.linger.Stop()
 	}
+	s.rfwDone = true
+	fw := s.rfw.Load()
 	s.mu.Unlock()
+	if fw != nil {
+		fw.close()
+	}
 	return s.fd, reset
 }
 
@@ -583,7 +642,7 @@ func (s *Stream) Deliver(b []byte) (pause bool) {
 		pause = true
 	}
 	s.mu.Unlock()
-	poke(s.rwake)
+	s.wakeReader()
 	return pause
 }
 
@@ -602,7 +661,7 @@ func (s *Stream) DeliverEnd(err error) {
 		s.rerr = err
 	}
 	s.mu.Unlock()
-	poke(s.rwake)
+	s.wakeReader()
 }
 
 // RecvEnded reports whether the receive side has ended (EOF or error).

@@ -26,7 +26,8 @@ func (f *fakeLoop) Kick(*Stream) {
 	f.mu.Unlock()
 }
 
-func (f *fakeLoop) SendDirect() bool { return false }
+func (f *fakeLoop) SendDirect() bool   { return false }
+func (f *fakeLoop) WaitInPoller() bool { return false }
 
 func newTest() (*Stream, *fakeLoop) {
 	k := &fakeLoop{}

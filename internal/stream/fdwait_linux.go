@@ -1,0 +1,56 @@
+//go:build linux
+
+package stream
+
+import (
+	"encoding/binary"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdWaiter is an eventfd a reader parks on in Go's netpoller. Waking it
+// makes the reader runnable from the netpoller, which runs it on the thread
+// that next looks for work (the loop's, when the loop parks right after),
+// instead of readying it from the loop goroutine, which wakes an idle P's
+// thread that then races the loop's thread for it.
+type fdWaiter struct {
+	f  *os.File
+	rc syscall.RawConn
+}
+
+var eventfdOne = binary.NativeEndian.AppendUint64(nil, 1)
+
+func newFDWaiter() *fdWaiter {
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "eventfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil
+	}
+	return &fdWaiter{f: f, rc: rc}
+}
+
+// wait returns once ready reports true; ready is called first and then
+// after every wake. The counter is never drained: every write is a new
+// edge for the (edge-triggered) netpoller.
+func (w *fdWaiter) wait(ready func(uintptr) bool) {
+	_ = w.rc.Read(ready)
+}
+
+func (w *fdWaiter) wake() {
+	_ = w.rc.Write(func(fd uintptr) bool {
+		for {
+			if _, err := unix.Write(int(fd), eventfdOne); err != unix.EINTR {
+				return true
+			}
+		}
+	})
+}
+
+func (w *fdWaiter) close() { _ = w.f.Close() }

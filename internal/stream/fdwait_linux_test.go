@@ -1,0 +1,47 @@
+//go:build linux
+
+package stream
+
+import (
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pollerLoop is a fake loop whose readers park on the eventfd.
+type pollerLoop struct{ fakeLoop }
+
+func (*pollerLoop) WaitInPoller() bool { return true }
+
+// TestReadParkedInPoller: a Read parked on the stream's eventfd is woken
+// by every kind of reader wake-up, as one parked on the channel is.
+func TestReadParkedInPoller(t *testing.T) {
+	tests := []struct {
+		name    string
+		event   func(s *Stream)
+		wantN   int
+		wantErr error
+	}{
+		{"deliver", func(s *Stream) { s.Deliver([]byte("data")) }, 4, nil},
+		{"end", func(s *Stream) { s.DeliverEnd(io.EOF) }, 0, io.EOF},
+		{"close", func(s *Stream) { s.Close() }, 0, ErrClosed},
+		{"deadline", func(s *Stream) { s.SetReadDeadline(time.Now().Add(10 * time.Millisecond)) }, 0, os.ErrDeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(-1, &pollerLoop{})
+			time.AfterFunc(20*time.Millisecond, func() { tt.event(s) })
+			buf := make([]byte, 8)
+			n, err := s.Read(buf)
+			assert.Equal(t, tt.wantN, n)
+			assert.Equal(t, tt.wantErr, err)
+			require.NotNil(t, s.rfw.Load(), "the reader parked on the eventfd")
+			s.ReleaseFD()
+			assert.True(t, s.rfwDone)
+		})
+	}
+}

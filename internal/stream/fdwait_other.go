@@ -1,0 +1,10 @@
+//go:build !linux
+
+package stream
+
+type fdWaiter struct{}
+
+func newFDWaiter() *fdWaiter              { return nil }
+func (*fdWaiter) wait(func(uintptr) bool) {}
+func (*fdWaiter) wake()                   {}
+func (*fdWaiter) close()                  {}
