@@ -89,10 +89,17 @@
 // write(2) each would cost more than the wake-ups it saves, and readers in
 // the netpoller would not run during the loop's yield (see below).
 //
-// What remains of the gap is system calls and hops, not wake-ups: per
-// round trip the loop goroutine runs between the two (a netpoll and a
-// goroutine switch), re-arms the receive with an io_uring_enter, and writes
-// the reader's eventfd, where the stdlib reader just calls read(2).
+// The loop writes a parked reader's eventfd with an IORING_OP_WRITE in
+// the same io_uring_enter that re-arms its receive, not with a write(2):
+// under strace -f -c a BenchmarkPingPong round trip then makes as many
+// system calls with a ringnet server as with a stdlib one (8.1 for client
+// and server together; it was 9.1), though the time per round trip did not
+// move measurably (19.1 → 18.2 µs, p=0.24).
+//
+// What remains of the gap is the hop, not wake-ups or system calls: per
+// round trip the loop goroutine runs between the kernel and the reader
+// (one more netpoll and a goroutine switch), and its io_uring_enter costs
+// more than the stdlib reader's read(2).
 // Removing the hop would need the reader to reap the ring itself while the
 // loop waits elsewhere, and a way to hand the ring back to the loop with
 // no wake-up when the reader leaves (IORING_CQ_EVENTFD_DISABLED toggled on

@@ -101,6 +101,11 @@ func (c *conn) Kick(*stream.Stream) {
 // loop sleeps, and hand their bytes to it while it runs.
 func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
 
+// WakeReaderFD implements stream.ReaderWaker: the reader's eventfd is
+// written by the loop's next io_uring_enter, with the receive it re-arms,
+// rather than by a write(2) of its own.
+func (c *conn) WakeReaderFD(fd int) { c.l.prepWakeReader(fd) }
+
 // WaitInPoller implements stream.Kicker: readers of a loop that serves one
 // connection wait in the netpoller (see stream.Kicker).
 func (c *conn) WaitInPoller() bool { return c.l.stats.Conns.Load() <= 1 }
@@ -322,6 +327,8 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 		}
 	case udConnect:
 		l.completeConnect(gen, slot, res)
+	case udWakeReader:
+		// A write to a reader's eventfd: nothing to do.
 	case udCancel:
 		// The cancelled operation reports on its own.
 	}
@@ -551,6 +558,11 @@ func (l *Loop) progressClose(c *conn) {
 		}
 	}
 	c.s.SendFailed(stream.ErrClosed)
+	if l.queued > 0 {
+		// A write to the reader's eventfd may be queued: it must reach
+		// the kernel before ReleaseFD closes that eventfd.
+		l.submit()
+	}
 	fd, reset := c.s.ReleaseFD()
 	if reset {
 		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})

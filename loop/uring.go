@@ -19,6 +19,7 @@ const (
 	opAsyncCancel = 14
 	opConnect     = 16
 	opRead        = 22
+	opWrite       = 23
 	opSend        = 26
 	opRecv        = 27
 	opSplice      = 30
@@ -47,6 +48,7 @@ var requiredOps = []struct {
 	{opAsyncCancel, "ASYNC_CANCEL"},
 	{opConnect, "CONNECT"},
 	{opRead, "READ"},
+	{opWrite, "WRITE"},
 	{opSend, "SEND"},
 	{opRecv, "RECV"},
 	{opSplice, "SPLICE"},
@@ -85,6 +87,7 @@ const (
 	udSpliceIn  // file to pipe
 	udSpliceOut // pipe to socket
 	udPollIn    // a splice's source socket became readable
+	udWakeReader
 )
 
 func packUD(op udOp, gen, slot uint32) uint64 {
@@ -189,6 +192,21 @@ func (l *Loop) prepCancel(target uint64) {
 	e.Fd = -1
 	e.Addr = target
 	e.UserData = packUD(udCancel, 0, 0)
+}
+
+// eventfdIncrement is what a reader's eventfd is written with. A package
+// variable: the memory an SQE points at must not move.
+var eventfdIncrement = uint64(1)
+
+// prepWakeReader adds 1 to a parked reader's eventfd in the next submission.
+func (l *Loop) prepWakeReader(fd int) {
+	e := l.sqe()
+	e.OpCode = opWrite
+	e.Fd = int32(fd)
+	e.Addr = uint64(uintptr(unsafe.Pointer(&eventfdIncrement)))
+	e.Len = 8
+	e.Off = ^uint64(0) // current position: the eventfd is not seekable
+	e.UserData = packUD(udWakeReader, 0, 0)
 }
 
 // prepWakeRead reads the eventfd through the ring into l.wakeBuf, which

@@ -18,6 +18,7 @@ import (
 type fdWaiter struct {
 	f  *os.File
 	rc syscall.RawConn
+	fd int // f's descriptor (os.File.Fd would make it blocking)
 }
 
 var eventfdOne = binary.NativeEndian.AppendUint64(nil, 1)
@@ -33,7 +34,7 @@ func newFDWaiter() *fdWaiter {
 		_ = f.Close()
 		return nil
 	}
-	return &fdWaiter{f: f, rc: rc}
+	return &fdWaiter{f: f, rc: rc, fd: fd}
 }
 
 // wait returns once ready reports true; ready is called first and then

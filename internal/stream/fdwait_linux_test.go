@@ -3,13 +3,16 @@
 package stream
 
 import (
+	"encoding/binary"
 	"io"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // pollerLoop is a fake loop whose readers park on the eventfd.
@@ -42,6 +45,41 @@ func TestReadParkedInPoller(t *testing.T) {
 			require.NotNil(t, s.rfw.Load(), "the reader parked on the eventfd")
 			s.ReleaseFD()
 			assert.True(t, s.rfwDone)
+		})
+	}
+}
+
+// ringLoop wakes eventfd readers itself, as the io_uring loop does (there
+// with a write SQE; here with write(2), counting).
+type ringLoop struct {
+	pollerLoop
+	wakes atomic.Int32
+}
+
+func (r *ringLoop) WakeReaderFD(fd int) {
+	r.wakes.Add(1)
+	_, _ = unix.Write(fd, binary.NativeEndian.AppendUint64(nil, 1))
+}
+
+// TestDeliverWakesThroughLoop: the loop's own wake-ups (Deliver,
+// DeliverEnd) go through ReaderWaker; a user goroutine's (Close) does not.
+func TestDeliverWakesThroughLoop(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		event     func(s *Stream)
+		wantWakes int32
+	}{
+		{"deliver", func(s *Stream) { s.Deliver([]byte("x")) }, 1},
+		{"end", func(s *Stream) { s.DeliverEnd(io.EOF) }, 1},
+		{"close", func(s *Stream) { s.Close() }, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k := &ringLoop{}
+			s := New(-1, k)
+			time.AfterFunc(20*time.Millisecond, func() { tt.event(s) })
+			_, _ = s.Read(make([]byte, 4))
+			assert.Equal(t, tt.wantWakes, k.wakes.Load())
+			s.ReleaseFD()
 		})
 	}
 }

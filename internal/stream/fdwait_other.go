@@ -2,7 +2,7 @@
 
 package stream
 
-type fdWaiter struct{}
+type fdWaiter struct{ fd int }
 
 func newFDWaiter() *fdWaiter              { return nil }
 func (*fdWaiter) wait(func(uintptr) bool) {}

@@ -50,6 +50,16 @@ type Kicker interface {
 	WaitInPoller() bool
 }
 
+// ReaderWaker is implemented by a Kicker that wakes a reader parked on its
+// stream's eventfd itself, batched with its other work (io_uring: a write
+// to the eventfd in the loop's next submission, instead of a write(2)).
+// Deliver and DeliverEnd, which run on the loop, use it; wake-ups from user
+// goroutines (Close, SetReadDeadline) write the eventfd directly. The loop
+// must submit the write before its stream's ReleaseFD, which closes fd.
+type ReaderWaker interface {
+	WakeReaderFD(fd int)
+}
+
 // Limits on buffered bytes. They bound the memory of a connection whose
 // peer or user does not keep up.
 const (
@@ -138,6 +148,20 @@ func (s *Stream) wakeReader() {
 	poke(s.rwake)
 	if s.rfpark.Load() {
 		s.rfw.Load().wake()
+	}
+}
+
+// wakeReaderFromLoop is wakeReader for the loop's own calls: the Kicker
+// wakes an eventfd reader if it can batch the write.
+func (s *Stream) wakeReaderFromLoop() {
+	poke(s.rwake)
+	if s.rfpark.Load() {
+		fw := s.rfw.Load()
+		if rw, ok := s.kick.(ReaderWaker); ok {
+			rw.WakeReaderFD(fw.fd)
+		} else {
+			fw.wake()
+		}
 	}
 }
 
@@ -642,7 +666,7 @@ func (s *Stream) Deliver(b []byte) (pause bool) {
 		pause = true
 	}
 	s.mu.Unlock()
-	s.wakeReader()
+	s.wakeReaderFromLoop()
 	return pause
 }
 
@@ -661,7 +685,7 @@ func (s *Stream) DeliverEnd(err error) {
 		s.rerr = err
 	}
 	s.mu.Unlock()
-	s.wakeReader()
+	s.wakeReaderFromLoop()
 }
 
 // RecvEnded reports whether the receive side has ended (EOF or error).
