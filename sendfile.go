@@ -90,12 +90,20 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	var sendErr error
 	defer func() { c.s.UnlockSend(sendErr) }()
 	// The backend moves the bytes: io_uring splices them on the ring (from
-	// a regular file or a stream socket), poll uses sendfile(2) (from a
-	// regular file).
+	// a regular file or a stream socket); poll uses sendfile(2) from a
+	// regular file and splice(2) from a socket.
 	var serr error
 	cerr := rc.Read(func(ffd uintptr) bool {
-		written, serr = fs.SendFile(int(ffd), remain)
-		return true
+		n, err := fs.SendFile(int(ffd), remain)
+		written += n
+		if remain > 0 {
+			remain -= n
+		}
+		serr = err
+		// EAGAIN: a source socket has nothing to read yet. Returning
+		// false makes its net package wait until it is readable (under
+		// its read deadline) and call again.
+		return err != unix.EAGAIN || remain == 0
 	})
 	switch {
 	case cerr != nil:

@@ -18,14 +18,19 @@ const sendfileChunk = 4 << 20
 // caller's goroutine; when the socket is full it waits for the writable
 // edge through the loop, so no thread is held meanwhile. The file offset
 // is passed explicitly (the BSDs' sendfile neither takes nor advances the
-// file's own) and left just past the bytes sent. A src that is not a
-// regular file gets EINVAL: the caller then copies.
+// file's own) and left just past the bytes sent. From a stream socket it
+// splices on Linux (see spliceFrom); other kinds of src get EINVAL: the
+// caller then copies.
 func (c *conn) SendFile(src int, n int64) (written int64, err error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(src, &st); err != nil {
 		return 0, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFSOCK:
+		return c.spliceFrom(src, n)
+	default:
 		return 0, unix.EINVAL
 	}
 	off, err := unix.Seek(src, 0, io.SeekCurrent)
@@ -52,6 +57,7 @@ func (c *conn) SendFile(src int, n int64) (written int64, err error) {
 			return written, err
 		}
 		if k > 0 {
+			c.l.stats.ZeroCopyBytes.Add(uint64(k))
 			off += int64(k)
 			written += int64(k)
 			if n > 0 {

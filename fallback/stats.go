@@ -11,15 +11,16 @@ import (
 // stats are one loop's counters. The loop goroutine updates them with
 // atomic adds; they may be read at any time.
 type stats struct {
-	Loop         int
-	Conns        atomic.Int64  // connections owned now
-	Accepts      atomic.Uint64 // connections accepted
-	AcceptErrors atomic.Uint64 // accepts that failed (EMFILE...)
-	Connects     atomic.Uint64 // connects that waited for writable readiness
-	Polls        atomic.Uint64 // waits that blocked: netpoller parks, or epoll_wait(-1)/kevent(NULL) calls
-	Sleeps       atomic.Uint64 // times the loop announced it would sleep and waited
-	BytesIn      atomic.Uint64 // bytes received
-	RecvPauses   atomic.Uint64 // receives paused at the high-water mark
+	Loop          int
+	Conns         atomic.Int64  // connections owned now
+	Accepts       atomic.Uint64 // connections accepted
+	AcceptErrors  atomic.Uint64 // accepts that failed (EMFILE...)
+	Connects      atomic.Uint64 // connects that waited for writable readiness
+	ZeroCopyBytes atomic.Uint64 // ReadFrom bytes sent with sendfile(2) or splice(2)
+	Polls         atomic.Uint64 // waits that blocked: netpoller parks, or epoll_wait(-1)/kevent(NULL) calls
+	Sleeps        atomic.Uint64 // times the loop announced it would sleep and waited
+	BytesIn       atomic.Uint64 // bytes received
+	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
 }
 
 // Stats returns a snapshot of the loop's counters.
@@ -32,6 +33,7 @@ func (l *Loop) Stats() backend.Stats {
 		Accepts:        l.stats.Accepts.Load(),
 		AcceptErrors:   l.stats.AcceptErrors.Load(),
 		Connects:       l.stats.Connects.Load(),
+		ZeroCopyBytes:  l.stats.ZeroCopyBytes.Load(),
 		Polls:          l.stats.Polls.Load(),
 		Sleeps:         l.stats.Sleeps.Load(),
 		WakesWritten:   w.Written,

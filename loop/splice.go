@@ -127,7 +127,7 @@ func (l *Loop) completeSplice(c *conn, op udOp, res int32) {
 	if op == udSpliceOut && res > 0 {
 		job.inPipe -= int(res)
 		job.written += int64(res)
-		l.stats.SplicedBytes.Add(uint64(res))
+		l.stats.ZeroCopyBytes.Add(uint64(res))
 	}
 	switch {
 	case job.cancelled:

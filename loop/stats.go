@@ -11,20 +11,20 @@ import (
 // Stats are one loop's counters. They are updated by the loop goroutine
 // with atomic adds and may be read at any time.
 type Stats struct {
-	Loop         int
-	Conns        atomic.Int64  // connections owned now
-	Accepts      atomic.Uint64 // connections accepted
-	AcceptErrors atomic.Uint64 // accepts that failed (EMFILE...)
-	Connects     atomic.Uint64 // IORING_OP_CONNECT operations submitted
-	SplicedBytes atomic.Uint64 // file bytes spliced from a pipe to a socket
-	SQEs         atomic.Uint64 // submission entries submitted
-	CQEs         atomic.Uint64 // completions reaped
-	Enters       atomic.Uint64 // io_uring_enter calls
-	Sleeps       atomic.Uint64 // times the loop parked waiting for completions
-	Yields       atomic.Uint64 // times it let readers run before sleeping
-	BytesIn      atomic.Uint64 // bytes received
-	RecvPauses   atomic.Uint64 // receives paused at the high-water mark
-	NoBufs       atomic.Uint64 // receives that ran out of provided buffers
+	Loop          int
+	Conns         atomic.Int64  // connections owned now
+	Accepts       atomic.Uint64 // connections accepted
+	AcceptErrors  atomic.Uint64 // accepts that failed (EMFILE...)
+	Connects      atomic.Uint64 // IORING_OP_CONNECT operations submitted
+	ZeroCopyBytes atomic.Uint64 // ReadFrom bytes spliced from a pipe to a socket
+	SQEs          atomic.Uint64 // submission entries submitted
+	CQEs          atomic.Uint64 // completions reaped
+	Enters        atomic.Uint64 // io_uring_enter calls
+	Sleeps        atomic.Uint64 // times the loop parked waiting for completions
+	Yields        atomic.Uint64 // times it let readers run before sleeping
+	BytesIn       atomic.Uint64 // bytes received
+	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
+	NoBufs        atomic.Uint64 // receives that ran out of provided buffers
 }
 
 // Stats returns a snapshot of the loop's counters.
@@ -37,7 +37,7 @@ func (l *Loop) Stats() backend.Stats {
 		Accepts:        l.stats.Accepts.Load(),
 		AcceptErrors:   l.stats.AcceptErrors.Load(),
 		Connects:       l.stats.Connects.Load(),
-		SplicedBytes:   l.stats.SplicedBytes.Load(),
+		ZeroCopyBytes:  l.stats.ZeroCopyBytes.Load(),
 		SQEs:           l.stats.SQEs.Load(),
 		CQEs:           l.stats.CQEs.Load(),
 		Enters:         l.stats.Enters.Load(),
