@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,8 +42,23 @@ func newFDWaiter() *fdWaiter {
 // after every wake. The counter is never drained: every write is a new
 // edge for the (edge-triggered) netpoller.
 func (w *fdWaiter) wait(ready func(uintptr) bool) {
-	_ = w.rc.Read(ready)
+	if err := w.rc.Read(ready); err != nil {
+		// interrupt: clear its deadline for the next wait. The waker
+		// changed the stream's state before interrupting, and the
+		// reader looks at that state next.
+		_ = w.f.SetReadDeadline(time.Time{})
+	}
 }
+
+// interrupt wakes the waiter without a system call: a deadline in the past
+// makes Go's netpoller unblock it at once. For wake-ups from user
+// goroutines (Close, SetReadDeadline), which net/http makes on every
+// request (abortPendingRead); the loop's own go through the eventfd.
+func (w *fdWaiter) interrupt() {
+	_ = w.f.SetReadDeadline(aLongTimeAgo)
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
 
 func (w *fdWaiter) wake() {
 	_ = w.rc.Write(func(fd uintptr) bool {

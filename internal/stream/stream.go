@@ -143,11 +143,12 @@ func (s *Stream) readReady(uintptr) bool {
 	return r
 }
 
-// wakeReader wakes a reader blocked in Read, on whichever it waits.
+// wakeReader wakes a reader blocked in Read, on whichever it waits. It
+// runs on user goroutines (Close, SetReadDeadline).
 func (s *Stream) wakeReader() {
 	poke(s.rwake)
 	if s.rfpark.Load() {
-		s.rfw.Load().wake()
+		s.rfw.Load().interrupt()
 	}
 }
 
