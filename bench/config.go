@@ -30,7 +30,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "smoke run of about 3 minutes: -reps 1 -d 2s unless those are given")
 	reps := fs.Int("reps", 3, "repetitions; implementations are interleaved within each")
-	dur := fs.Duration("d", 4*time.Second, "measured duration of each run (wrk rounds it up to whole seconds)")
+	dur := fs.Duration("d", 3*time.Second, "measured duration of each run (wrk rounds it up to whole seconds)")
 	warm := fs.Duration("warm", time.Second, "warm-up load before each measured run")
 	only := fs.String("only", "", "regexp: run only the workloads whose name matches")
 	implList := fs.String("impls", strings.Join(implNames(), ","), "comma-separated implementations, of: "+strings.Join(implNames(), ", "))

@@ -5,7 +5,7 @@
 // measured under the same conditions, and writes docs/bench.md (the part
 // between its bench markers), docs/bench.png and docs/bench.json.
 //
-//	go run ./bench            # the full run, about 16 minutes on 2 CPUs
+//	go run ./bench            # the full run, about 13 minutes on 2 CPUs
 //	go run ./bench -quick     # a smoke run of about 3 minutes
 //	go run ./bench -h         # flags, workloads, and how to install wrk and perf
 //
