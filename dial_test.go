@@ -413,3 +413,23 @@ func testUnixListener(t *testing.T, backend string) {
 		})
 	}
 }
+
+// TestDialIPv6 dials an IPv6 loopback literal over "tcp" and "tcp6": the
+// socket address reaches the loop in IPv6 layout.
+func TestDialIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go acceptAll(ln)
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, network := range []string{"tcp", "tcp6"} {
+			t.Run(network, func(t *testing.T) {
+				c, err := (&Dialer{Backend: backend}).Dial(network, ln.Addr().String())
+				require.NoError(t, err)
+				defer c.Close()
+				assert.Equal(t, "::1", c.RemoteAddr().(*net.TCPAddr).IP.String())
+				assert.Equal(t, "::1", c.LocalAddr().(*net.TCPAddr).IP.String())
+			})
+		}
+	})
+}
