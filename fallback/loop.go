@@ -108,9 +108,6 @@ func (c *conn) Kick(*stream.Stream) {
 // readiness loop to send would cost more system calls, not fewer.
 func (c *conn) SendDirect() bool { return true }
 
-// WaitInPoller implements stream.Kicker.
-func (c *conn) WaitInPoller() bool { return false }
-
 func newLoop(id int, g *Group, cfg Config, mode int) (l *Loop, err error) {
 	l = &Loop{id: id, group: g, mode: mode, done: make(chan struct{}), buf: make([]byte, cfg.BufferSize)}
 	defer func() {

@@ -76,7 +76,7 @@
 // and runtime.ready wakes an idle P's thread (wakep), which then races the
 // loop's thread for the reader. So a reader of a loop that serves one
 // connection parks in the netpoller instead, on an eventfd of its stream
-// (stream.Kicker.WaitInPoller), and the loop writes it: the reader is then
+// (stream.PollerWaker), and the loop writes it: the reader is then
 // picked up by the netpoll check of the thread that runs out of work first,
 // the loop's own as it parks, and the round trip stays on one thread as the
 // stdlib's does (both goroutines of a ping-pong are found by netpoll(0) on

@@ -101,12 +101,12 @@ func (c *conn) Kick(*stream.Stream) {
 // loop sleeps, and hand their bytes to it while it runs.
 func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
 
-// WakeReaderFD implements stream.ReaderWaker: the reader's eventfd is
+// WakeReaderFD implements stream.PollerWaker: the reader's eventfd is
 // written by the loop's next io_uring_enter, with the receive it re-arms,
 // rather than by a write(2) of its own.
 func (c *conn) WakeReaderFD(fd int) { c.l.prepWakeReader(fd) }
 
-// WaitInPoller implements stream.Kicker: readers of a loop that serves one
+// WaitInPoller implements stream.PollerWaker: readers of a loop that serves one
 // connection wait in the netpoller (see stream.Kicker).
 func (c *conn) WaitInPoller() bool { return c.l.stats.Conns.Load() <= 1 }
 
@@ -558,7 +558,7 @@ func (l *Loop) progressClose(c *conn) {
 		}
 	}
 	c.s.SendFailed(stream.ErrClosed)
-	if l.queued > 0 {
+	if l.queued > 0 && c.s.HasPollerWaiter() {
 		// A write to the reader's eventfd may be queued: it must reach
 		// the kernel before ReleaseFD closes that eventfd.
 		l.submit()

@@ -3,7 +3,6 @@
 package stream
 
 import (
-	"encoding/binary"
 	"os"
 	"syscall"
 	"time"
@@ -22,8 +21,6 @@ type fdWaiter struct {
 	fd int // f's descriptor (os.File.Fd would make it blocking)
 }
 
-var eventfdOne = binary.NativeEndian.AppendUint64(nil, 1)
-
 func newFDWaiter() *fdWaiter {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
@@ -39,8 +36,9 @@ func newFDWaiter() *fdWaiter {
 }
 
 // wait returns once ready reports true; ready is called first and then
-// after every wake. The counter is never drained: every write is a new
-// edge for the (edge-triggered) netpoller.
+// after every wake. The counter is never drained: every write (the loop's,
+// PollerWaker.WakeReaderFD) is a new edge for the edge-triggered
+// netpoller.
 func (w *fdWaiter) wait(ready func(uintptr) bool) {
 	if err := w.rc.Read(ready); err != nil {
 		// interrupt: clear its deadline for the next wait. The waker
@@ -59,15 +57,5 @@ func (w *fdWaiter) interrupt() {
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
-
-func (w *fdWaiter) wake() {
-	_ = w.rc.Write(func(fd uintptr) bool {
-		for {
-			if _, err := unix.Write(int(fd), eventfdOne); err != unix.EINTR {
-				return true
-			}
-		}
-	})
-}
 
 func (w *fdWaiter) close() { _ = w.f.Close() }

@@ -15,10 +15,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollerLoop is a fake loop whose readers park on the eventfd.
-type pollerLoop struct{ fakeLoop }
+// pollerLoop is a fake loop whose readers park on the eventfd; it wakes
+// them as the io_uring loop does (there with a write SQE; here with
+// write(2)), counting.
+type pollerLoop struct {
+	fakeLoop
+	wakes atomic.Int32
+}
 
 func (*pollerLoop) WaitInPoller() bool { return true }
+
+func (p *pollerLoop) WakeReaderFD(fd int) {
+	p.wakes.Add(1)
+	_, _ = unix.Write(fd, binary.NativeEndian.AppendUint64(nil, 1))
+}
 
 // TestReadParkedInPoller: a Read parked on the stream's eventfd is woken
 // by every kind of reader wake-up, as one parked on the channel is.
@@ -49,20 +59,9 @@ func TestReadParkedInPoller(t *testing.T) {
 	}
 }
 
-// ringLoop wakes eventfd readers itself, as the io_uring loop does (there
-// with a write SQE; here with write(2), counting).
-type ringLoop struct {
-	pollerLoop
-	wakes atomic.Int32
-}
-
-func (r *ringLoop) WakeReaderFD(fd int) {
-	r.wakes.Add(1)
-	_, _ = unix.Write(fd, binary.NativeEndian.AppendUint64(nil, 1))
-}
-
 // TestDeliverWakesThroughLoop: the loop's own wake-ups (Deliver,
-// DeliverEnd) go through ReaderWaker; a user goroutine's (Close) does not.
+// DeliverEnd) go through PollerWaker.WakeReaderFD; a user goroutine's
+// (Close) does not.
 func TestDeliverWakesThroughLoop(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
@@ -74,7 +73,7 @@ func TestDeliverWakesThroughLoop(t *testing.T) {
 		{"close", func(s *Stream) { s.Close() }, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			k := &ringLoop{}
+			k := &pollerLoop{}
 			s := New(-1, k)
 			time.AfterFunc(20*time.Millisecond, func() { tt.event(s) })
 			_, _ = s.Read(make([]byte, 4))

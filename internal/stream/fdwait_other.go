@@ -6,6 +6,5 @@ type fdWaiter struct{ fd int }
 
 func newFDWaiter() *fdWaiter              { return nil }
 func (*fdWaiter) wait(func(uintptr) bool) {}
-func (*fdWaiter) wake()                   {}
 func (*fdWaiter) interrupt()              {}
 func (*fdWaiter) close()                  {}

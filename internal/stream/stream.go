@@ -41,22 +41,26 @@ type Kicker interface {
 	// would cost a system call anyway (it sleeps), false when the loop is
 	// busy and will batch the send with others for free.
 	SendDirect() bool
-	// WaitInPoller reports whether a Read that must block should park in
-	// Go's netpoller on a per-stream eventfd rather than on a channel. It
-	// pays for one fd and one write(2) per wake, and saves the thread
-	// wake-up that readying a goroutine from the loop costs: worth it when
-	// the loop serves few connections (latency), not when a pass wakes
-	// many readers at once (throughput).
-	WaitInPoller() bool
 }
 
-// ReaderWaker is implemented by a Kicker that wakes a reader parked on its
-// stream's eventfd itself, batched with its other work (io_uring: a write
-// to the eventfd in the loop's next submission, instead of a write(2)).
-// Deliver and DeliverEnd, which run on the loop, use it; wake-ups from user
-// goroutines (Close, SetReadDeadline) write the eventfd directly. The loop
-// must submit the write before its stream's ReleaseFD, which closes fd.
-type ReaderWaker interface {
+// PollerWaker is implemented by a Kicker whose loop can have a reader
+// park in Go's netpoller on an eventfd of the stream, rather than on a
+// channel: the loop then wakes the reader by writing that eventfd, and the
+// netpoller runs the reader on the thread that next looks for work (the
+// loop's, as it parks) instead of the thread wake-up that readying a
+// goroutine from the loop costs. It pays for one fd per stream; worth it
+// when the loop serves few connections (latency), not when a pass wakes
+// many readers at once (throughput).
+type PollerWaker interface {
+	// WaitInPoller reports whether a Read that must block should park on
+	// the eventfd now.
+	WaitInPoller() bool
+	// WakeReaderFD adds to eventfd fd, batched with the loop's other
+	// work (io_uring: a write in the loop's next submission). Deliver and
+	// DeliverEnd, which run on the loop, call it; wake-ups from user
+	// goroutines (Close, SetReadDeadline) use a deadline instead. The write
+	// must reach the kernel before the stream's ReleaseFD closes fd (see
+	// HasPollerWaiter).
 	WakeReaderFD(fd int)
 }
 
@@ -84,6 +88,7 @@ type Stream struct {
 	req    atomic.Uint32 // pending Req* bits; the loop swaps them to zero
 	closed atomic.Bool
 	kick   Kicker
+	pw     PollerWaker // kick's, if it is one
 
 	rmu sync.Mutex // serialises readers: one waits at a time
 	wmu sync.Mutex // serialises writers: a Write's bytes stay contiguous
@@ -93,7 +98,7 @@ type Stream struct {
 	rtimer       *time.Timer // owned by the reader holding rmu
 	wtimer       *time.Timer // owned by the writer holding wmu
 
-	// A reader that blocks while Kicker.WaitInPoller holds parks on rfw
+	// A reader that blocks while PollerWaker.WaitInPoller holds parks on rfw
 	// instead of rwake; every wake-up of readers goes to both.
 	rfw    atomic.Pointer[fdWaiter] // stored once, under mu, by a reader
 	rfpark atomic.Bool              // stored under mu: a reader waits on rfw
@@ -128,6 +133,7 @@ func New(fd int, k Kicker) *Stream {
 		rwake: make(chan struct{}, 1),
 		wwake: make(chan struct{}, 1),
 	}
+	s.pw, _ = k.(PollerWaker)
 	s.rready = s.readReady
 	return s
 }
@@ -152,19 +158,20 @@ func (s *Stream) wakeReader() {
 	}
 }
 
-// wakeReaderFromLoop is wakeReader for the loop's own calls: the Kicker
-// wakes an eventfd reader if it can batch the write.
+// wakeReaderFromLoop is wakeReader for the loop's own calls: the loop
+// writes the eventfd a reader parks on (rfpark is only set when pw is not
+// nil).
 func (s *Stream) wakeReaderFromLoop() {
 	poke(s.rwake)
 	if s.rfpark.Load() {
-		fw := s.rfw.Load()
-		if rw, ok := s.kick.(ReaderWaker); ok {
-			rw.WakeReaderFD(fw.fd)
-		} else {
-			fw.wake()
-		}
+		s.pw.WakeReaderFD(s.rfw.Load().fd)
 	}
 }
+
+// HasPollerWaiter reports whether a reader of the stream ever parked on
+// its eventfd, which ReleaseFD closes: the loop must have submitted its
+// writes to it by then.
+func (s *Stream) HasPollerWaiter() bool { return s.rfw.Load() != nil }
 
 // request records req bits and kicks the loop if none were pending.
 func (s *Stream) request(req uint32) {
@@ -260,7 +267,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 			s.rerr = io.EOF
 		}
 		var fw *fdWaiter
-		if err == nil && s.rdl.Load() == 0 && s.kick.WaitInPoller() {
+		if err == nil && s.rdl.Load() == 0 && s.pw != nil && s.pw.WaitInPoller() {
 			fw = s.rfw.Load()
 			if fw == nil && !s.rfwDone {
 				// Once per stream; on failure (EMFILE...) readers keep

@@ -26,8 +26,7 @@ func (f *fakeLoop) Kick(*Stream) {
 	f.mu.Unlock()
 }
 
-func (f *fakeLoop) SendDirect() bool   { return false }
-func (f *fakeLoop) WaitInPoller() bool { return false }
+func (f *fakeLoop) SendDirect() bool { return false }
 
 func newTest() (*Stream, *fakeLoop) {
 	k := &fakeLoop{}
