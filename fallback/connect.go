@@ -8,18 +8,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/backend"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
 // dialOp is one connect waiting for its socket to become writable.
 type dialOp struct {
 	fd   int
-	done chan dialResult // buffered: the loop never blocks on it
-}
-
-type dialResult struct {
-	s   *stream.Stream
-	err error
+	done chan backend.Connected // buffered: the loop never blocks on it
 }
 
 // Connect connects the non-blocking socket fd to sa. The caller starts
@@ -40,27 +36,16 @@ func (g *Group) Connect(ctx context.Context, fd int, sa syscall.Sockaddr) (*stre
 	default:
 		return nil, err
 	}
-	op := &dialOp{fd: fd, done: make(chan dialResult, 1)}
+	op := &dialOp{fd: fd, done: make(chan backend.Connected, 1)}
 	l := g.pick()
 	l.post(func() { l.startConnect(op) })
-	select {
-	case r := <-op.done:
-		return r.s, r.err
-	case <-ctx.Done():
-	}
-	l.post(func() { l.cancelConnect(op) })
-	r := <-op.done
-	if r.err == syscall.ECANCELED {
-		return nil, ctx.Err()
-	}
-	// Connected (or failed) before the cancel reached the loop.
-	return r.s, r.err
+	return backend.AwaitConnect(ctx, op.done, func() { l.post(func() { l.cancelConnect(op) }) })
 }
 
 func (l *Loop) startConnect(op *dialOp) {
 	l.stats.Connects.Add(1)
 	if err := l.p.addWriter(op.fd); err != nil {
-		op.done <- dialResult{err: toErrno(err)}
+		op.done <- backend.Connected{Err: toErrno(err)}
 		return
 	}
 	// The edge-triggered registration reports a connect that is already
@@ -81,19 +66,19 @@ func (l *Loop) connectEvent(op *dialOp) {
 	}
 	l.endConnect(op)
 	if err != syscall.Errno(0) {
-		op.done <- dialResult{err: toErrno(err)}
+		op.done <- backend.Connected{Err: toErrno(err)}
 		return
 	}
 	l.group.acquire() // the connection's reference
 	c := l.newConn(op.fd)
 	l.register(c)
-	op.done <- dialResult{s: c.s}
+	op.done <- backend.Connected{Stream: c.s}
 }
 
 func (l *Loop) cancelConnect(op *dialOp) {
 	if op.fd < len(l.ents) && l.ents[op.fd].dial == op {
 		l.endConnect(op)
-		op.done <- dialResult{err: syscall.ECANCELED}
+		op.done <- backend.Connected{Err: syscall.ECANCELED}
 	}
 }
 

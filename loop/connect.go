@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/backend"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
@@ -22,12 +23,7 @@ type connectOp struct {
 	addrLen   uint32
 	slot, gen uint32
 	cancelled bool
-	done      chan connectResult // buffered: the loop never blocks on it
-}
-
-type connectResult struct {
-	s   *stream.Stream
-	err error
+	done      chan backend.Connected // buffered: the loop never blocks on it
 }
 
 // Connect connects the non-blocking socket fd to sa with an
@@ -37,7 +33,7 @@ type connectResult struct {
 // cancelled through the ring and ctx.Err() is returned once its completion
 // says no operation refers to fd any more; fd is then still the caller's.
 func (g *Group) Connect(ctx context.Context, fd int, sa syscall.Sockaddr) (*stream.Stream, error) {
-	op := &connectOp{fd: fd, done: make(chan connectResult, 1)}
+	op := &connectOp{fd: fd, done: make(chan backend.Connected, 1)}
 	if err := op.setAddr(sa); err != nil {
 		return nil, err
 	}
@@ -46,19 +42,7 @@ func (g *Group) Connect(ctx context.Context, fd int, sa syscall.Sockaddr) (*stre
 	}
 	l := g.pick()
 	l.post(func() { l.startConnect(op) })
-	select {
-	case r := <-op.done:
-		return r.s, r.err
-	case <-ctx.Done():
-	}
-	l.post(func() { l.cancelConnect(op) })
-	r := <-op.done
-	if r.err == syscall.ECANCELED {
-		return nil, ctx.Err()
-	}
-	// The connect completed before the cancel reached it: keep its
-	// result, as a connect that beat its deadline.
-	return r.s, r.err
+	return backend.AwaitConnect(ctx, op.done, func() { l.post(func() { l.cancelConnect(op) }) })
 }
 
 // setAddr writes sa in the kernel's layout.
@@ -136,8 +120,8 @@ func (l *Loop) completeConnect(gen, slot uint32, res int32) {
 	l.dials[slot] = nil
 	l.freeDials = append(l.freeDials, slot)
 	if res < 0 {
-		op.done <- connectResult{err: syscall.Errno(-res)}
+		op.done <- backend.Connected{Err: syscall.Errno(-res)}
 		return
 	}
-	op.done <- connectResult{s: l.adopt(op.fd)}
+	op.done <- backend.Connected{Stream: l.adopt(op.fd)}
 }

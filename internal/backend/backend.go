@@ -108,3 +108,30 @@ type Stats struct {
 	RecvPauses     uint64 // receives paused at the high-water mark
 	NoBufs         uint64 // receives that ran out of provided buffers
 }
+
+// Connected is the outcome of a connect a loop carried out: the adopted
+// connection's stream, or the syscall.Errno the connect failed with
+// (ECANCELED when a cancel stopped it).
+type Connected struct {
+	Stream *stream.Stream
+	Err    error
+}
+
+// AwaitConnect waits for a connect's outcome on done (buffered, sent to
+// exactly once). If ctx ends first it calls cancel and still waits, so that
+// no operation refers to the socket when it returns: a cancelled connect
+// then reports ctx.Err(); one that completed before the cancel reached it
+// keeps its own outcome.
+func AwaitConnect(ctx context.Context, done <-chan Connected, cancel func()) (*stream.Stream, error) {
+	select {
+	case r := <-done:
+		return r.Stream, r.Err
+	case <-ctx.Done():
+	}
+	cancel()
+	r := <-done
+	if r.Err == syscall.ECANCELED {
+		return nil, ctx.Err()
+	}
+	return r.Stream, r.Err
+}
