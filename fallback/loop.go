@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/inbox"
 	"github.com/ringnet/ringnet/internal/stream"
 	"github.com/ringnet/ringnet/wake"
 )
@@ -27,8 +26,9 @@ const (
 )
 
 // Loop is one event loop: one goroutine that owns one poller (epoll or
-// kqueue), its wake pipe and its read scratch buffer. Everything below
-// the mutex line is touched only by that goroutine.
+// kqueue), its wake pipe and its read scratch buffer. Other goroutines
+// reach it only through inbox (and the atomic stats); the fields after
+// "loop goroutine only" are that goroutine's.
 type Loop struct {
 	id    int
 	group *Group
@@ -42,22 +42,17 @@ type Loop struct {
 	rc    syscall.RawConn // pf's raw conn
 	done  chan struct{}   // closed when the goroutine has exited
 
-	mu      sync.Mutex
-	kicked  []*conn      // conns with pending stream requests
-	funcs   []func()     // other work posted by user goroutines and loops
-	nposted atomic.Int32 // len(kicked)+len(funcs), read without mu
+	inbox inbox.Inbox[*conn] // conns with pending stream requests, and work posted by other goroutines
 
 	stats stats
 
 	// loop goroutine only
-	buf       []byte  // read scratch buffer
-	ents      []entry // by fd
-	nready    int     // events collected by the netpoller callback
-	waitFn    func(uintptr) bool
-	rerun     []rerun
-	work      []*conn
-	workFuncs []func()
-	stopping  bool
+	buf      []byte  // read scratch buffer
+	ents     []entry // by fd
+	nready   int     // events collected by the netpoller callback
+	waitFn   func(uintptr) bool
+	rerun    []rerun
+	stopping bool
 }
 
 // entry is what the loop knows about one fd registered in its poller.
@@ -95,12 +90,8 @@ type conn struct {
 
 // Kick implements stream.Kicker.
 func (c *conn) Kick(*stream.Stream) {
-	l := c.l
-	l.mu.Lock()
-	l.kicked = append(l.kicked, c)
-	l.nposted.Add(1)
-	l.mu.Unlock()
-	l.notify()
+	c.l.inbox.Kick(c)
+	c.l.notify()
 }
 
 // SendDirect implements stream.Kicker: writers always try one
@@ -180,10 +171,7 @@ func (l *Loop) notify() { l.sig.Notify(l.waker) }
 
 // post runs f on the loop goroutine.
 func (l *Loop) post(f func()) {
-	l.mu.Lock()
-	l.funcs = append(l.funcs, f)
-	l.nposted.Add(1)
-	l.mu.Unlock()
+	l.inbox.Post(f)
 	l.notify()
 }
 
@@ -196,13 +184,13 @@ func (l *Loop) run() {
 			return
 		}
 		var n int
-		if len(l.rerun) > 0 || l.nposted.Load() > 0 {
+		if len(l.rerun) > 0 || l.inbox.Pending() {
 			// More to do: collect what is ready without sleeping, so that
 			// the work queued meanwhile does not starve other sockets.
 			n = l.pollNow()
 		} else {
 			l.sig.PrepareSleep()
-			if l.nposted.Load() > 0 {
+			if l.inbox.Pending() {
 				l.sig.CancelSleep()
 				continue
 			}
@@ -267,24 +255,7 @@ func (l *Loop) collect(uintptr) bool {
 	return false
 }
 
-func (l *Loop) drainPosted() {
-	if l.nposted.Load() == 0 {
-		return
-	}
-	l.mu.Lock()
-	l.work, l.kicked = l.kicked, l.work[:0]
-	l.workFuncs, l.funcs = l.funcs, l.workFuncs[:0]
-	l.nposted.Store(0)
-	l.mu.Unlock()
-	for _, f := range l.workFuncs {
-		f()
-	}
-	clear(l.workFuncs)
-	for _, c := range l.work {
-		l.service(c)
-	}
-	clear(l.work)
-}
+func (l *Loop) drainPosted() { l.inbox.Drain(l.service) }
 
 // dispatch acts on one event of the poller.
 func (l *Loop) dispatch(fd int, ev uint32) {

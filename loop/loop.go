@@ -8,20 +8,21 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/godzie44/go-uring/uring"
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/inbox"
 	"github.com/ringnet/ringnet/internal/stream"
 	"github.com/ringnet/ringnet/wake"
 )
 
 // Loop is one event loop: one goroutine that owns one io_uring instance,
-// its provided-buffer ring and its eventfd. Everything below the mutex
-// line is touched only by that goroutine.
+// its provided-buffer ring and its eventfd. Other goroutines reach it only
+// through inbox (and the atomic stats); the fields after "loop goroutine
+// only" are that goroutine's.
 type Loop struct {
 	id    int
 	group *Group
@@ -34,10 +35,7 @@ type Loop struct {
 	rc    syscall.RawConn // poll's raw conn
 	done  chan struct{}   // closed when the goroutine has exited
 
-	mu      sync.Mutex
-	kicked  []*conn      // conns with pending stream requests
-	funcs   []func()     // other work posted by user goroutines
-	nposted atomic.Int32 // len(kicked)+len(funcs), read without mu
+	inbox inbox.Inbox[*conn] // conns with pending stream requests, and work posted by other goroutines
 
 	stats Stats
 
@@ -53,8 +51,6 @@ type Loop struct {
 	freeDials []uint32
 	starved   []*conn // receives that ended with ENOBUFS, re-armed as buffers return
 	cqes      []*uring.CQEvent
-	work      []*conn
-	workFuncs []func()
 	stopping  bool
 	delivered int                // receives delivered since the loop last yielded or slept
 	waitFn    func(uintptr) bool // wait's callback, made once: a closure per sleep allocates
@@ -89,12 +85,8 @@ type conn struct {
 
 // Kick implements stream.Kicker.
 func (c *conn) Kick(*stream.Stream) {
-	l := c.l
-	l.mu.Lock()
-	l.kicked = append(l.kicked, c)
-	l.nposted.Add(1)
-	l.mu.Unlock()
-	l.notify()
+	c.l.inbox.Kick(c)
+	c.l.notify()
 }
 
 // SendDirect implements stream.Kicker: writers send directly while the
@@ -184,10 +176,7 @@ func (l *Loop) notify() {
 
 // post runs f on the loop goroutine.
 func (l *Loop) post(f func()) {
-	l.mu.Lock()
-	l.funcs = append(l.funcs, f)
-	l.nposted.Add(1)
-	l.mu.Unlock()
+	l.inbox.Post(f)
 	l.notify()
 }
 
@@ -204,7 +193,7 @@ func (l *Loop) run() {
 		if l.queued > 0 {
 			l.submit()
 		}
-		if l.reap() > 0 || l.queued > 0 || l.nposted.Load() > 0 {
+		if l.reap() > 0 || l.queued > 0 || l.inbox.Pending() {
 			continue
 		}
 		if l.delivered >= yieldAfter {
@@ -220,7 +209,7 @@ func (l *Loop) run() {
 		}
 		l.delivered = 0
 		l.sig.PrepareSleep()
-		if l.nposted.Load() > 0 || l.cqReady() {
+		if l.inbox.Pending() || l.cqReady() {
 			l.sig.CancelSleep()
 			continue
 		}
@@ -264,24 +253,7 @@ func (l *Loop) submit() {
 	l.stats.SQEs.Add(uint64(n))
 }
 
-func (l *Loop) drainPosted() {
-	if l.nposted.Load() == 0 {
-		return
-	}
-	l.mu.Lock()
-	l.work, l.kicked = l.kicked, l.work[:0]
-	l.workFuncs, l.funcs = l.funcs, l.workFuncs[:0]
-	l.nposted.Store(0)
-	l.mu.Unlock()
-	for _, f := range l.workFuncs {
-		f()
-	}
-	clear(l.workFuncs)
-	for _, c := range l.work {
-		l.service(c)
-	}
-	clear(l.work)
-}
+func (l *Loop) drainPosted() { l.inbox.Drain(l.service) }
 
 // reap handles every completion waiting in the ring and returns how many.
 func (l *Loop) reap() int {
