@@ -159,11 +159,12 @@ func (g *Group) Adopt(fd int) *stream.Stream {
 // group (its owner) watches the socket; the connections it accepts are
 // spread over all the loops.
 type Listener struct {
-	g       *Group
-	l       *Loop // owner
-	fd      int
-	q       *stream.AcceptQueue
-	closing atomic.Bool
+	g        *Group
+	l        *Loop // owner
+	fd       int
+	q        *stream.AcceptQueue
+	closing  atomic.Bool
+	released chan struct{} // closed once the socket is closed
 
 	// owner loop only
 	registered bool // in the owner's poller
@@ -178,7 +179,7 @@ func (g *Group) Listen(fd int) backend.Listener {
 	_ = unix.SetNonblock(fd, true)
 	g.acquire()
 	l := g.pick()
-	ln := &Listener{g: g, l: l, fd: fd, q: stream.NewAcceptQueue()}
+	ln := &Listener{g: g, l: l, fd: fd, q: stream.NewAcceptQueue(), released: make(chan struct{})}
 	l.post(func() { l.addListener(ln) })
 	return ln
 }
@@ -223,5 +224,8 @@ func (ln *Listener) Close() error {
 	_ = unix.Shutdown(ln.fd, unix.SHUT_RD)
 	l := ln.l
 	l.post(func() { l.closeListener(ln) })
+	// Return once the socket is closed, as net's Close does: its address
+	// is free again when Close returns.
+	<-ln.released
 	return nil
 }

@@ -606,6 +606,7 @@ func (l *Loop) closeListener(ln *Listener) {
 		l.ents[ln.fd] = entry{}
 	}
 	_ = unix.Close(ln.fd)
+	close(ln.released)
 	ln.g.release()
 }
 

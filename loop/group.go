@@ -141,9 +141,10 @@ type Listener struct {
 	q         *stream.AcceptQueue
 	slots     []uint32 // per loop: the listener's slot in that loop
 	closing   atomic.Bool
-	errQueued atomic.Bool  // an accept error waits in q
-	paused    atomic.Bool  // some loop stopped accepting: q passed AcceptBacklog
-	pending   atomic.Int32 // loops that still hold the socket
+	errQueued atomic.Bool   // an accept error waits in q
+	paused    atomic.Bool   // some loop stopped accepting: q passed AcceptBacklog
+	pending   atomic.Int32  // loops that still hold the socket
+	released  chan struct{} // closed once the socket is closed
 	closeMu   sync.Mutex
 }
 
@@ -152,7 +153,7 @@ type Listener struct {
 // until it is closed.
 func (g *Group) Listen(fd int) backend.Listener {
 	g.acquire()
-	ln := &Listener{g: g, fd: fd, q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops))}
+	ln := &Listener{g: g, fd: fd, q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops)), released: make(chan struct{})}
 	ln.pending.Store(int32(len(g.loops)))
 	for _, l := range g.loops {
 		l.post(func() { l.addListener(ln) })
@@ -212,12 +213,17 @@ func (ln *Listener) Close() error {
 	for _, l := range ln.g.loops {
 		l.post(func() { l.closeListener(ln) })
 	}
+	// Return once the socket is closed, as net's Close does: its address
+	// (a port, a Unix socket name) is free again when Close returns. The
+	// loops first cancel their accepts, which hold the socket too.
+	<-ln.released
 	return nil
 }
 
 func (ln *Listener) loopDone() {
 	if ln.pending.Add(-1) == 0 {
 		_ = unix.Close(ln.fd)
+		close(ln.released)
 		ln.g.release()
 	}
 }
