@@ -62,62 +62,64 @@
 //
 // User goroutines post work to a loop through a mutex-guarded queue and
 // wake it through wake.Signal: only a loop that announced it is about to
-// sleep gets an eventfd write; the eventfd is read through the ring, so
-// the write turns into a completion. The loop sleeps by parking in Go's
+// sleep gets a write to its wake eventfd; that eventfd is read through the
+// ring, so the write turns into a completion. Every wake-up is therefore a
+// completion, and the loop sleeps by waiting for completions: it parks in
+// Go's netpoller on a second eventfd, registered with the ring
+// (IORING_REGISTER_EVENTFD), which the kernel signals when it posts a
+// completion. A sleeping loop holds no thread. Blocking a thread in
+// io_uring_enter(GETEVENTS) instead measured the same on the
+// one-connection ping-pong (BenchmarkPingPong, 25–48 µs per round trip
+// either way in one run, against 13–20 µs for the stdlib) and holds a
+// thread per loop, so the netpoller won.
+//
+// # One connection: the reader does the loop's work
+//
+// The loop's work (draining the queue, submitting, reaping) is guarded by
+// a mutex, the pass, which the loop goroutine holds except while it
+// sleeps. A Read that must block on a loop serving one connection takes
+// the pass instead of waiting to be woken (stream.Leader): it parks in the
 // netpoller on (a dup of) the ring fd, which polls readable when the
-// completion queue is not empty, so a sleeping loop holds no thread.
-// Blocking a thread in io_uring_enter(GETEVENTS) instead measured the
-// same on the one-connection ping-pong (BenchmarkPingPong, 25–48 µs per
-// round trip either way in one run, against 13–20 µs for the stdlib) and
-// holds a thread per loop, so the netpoller won.
+// completion queue is not empty, and handles the completions itself — its
+// own bytes among them — then returns them. The stdlib's reader is woken
+// by the netpoller when its socket has data; this one is woken by the
+// netpoller when its ring has a completion: one goroutine, one wake-up,
+// as with net. Meanwhile the ring must not wake the sleeping loop
+// goroutine: its eventfd's signalling is switched off with
+// IORING_CQ_EVENTFD_DISABLED in the CQ ring's flags word (a store, no
+// system call) while anyone holds the pass, and on again by whoever gives
+// the pass back, who then re-checks the completion queue. That re-check
+// closes the race with a completion posted meanwhile: the kernel publishes
+// a CQE's tail before it reads the flag, with a full barrier in between
+// (see cqView.signalEventfd), and Go's atomic store and load are
+// sequentially consistent. A reader that gives the pass back
+// with work pending (a completion, a post, a stop) writes the loop's
+// eventfd; the steady state writes nothing. Close and SetReadDeadline
+// interrupt a leading reader with a past deadline on the ring fd's
+// os.File: no system call.
 //
-// On one connection the cost was a thread wake-up: handing the bytes from
-// the loop goroutine to a reader blocked on a channel readies a goroutine,
-// and runtime.ready wakes an idle P's thread (wakep), which then races the
-// loop's thread for the reader. So a reader of a loop that serves one
-// connection parks in the netpoller instead, on an eventfd of its stream
-// (stream.PollerWaker), and the loop writes it: the reader is then
-// picked up by the netpoll check of the thread that runs out of work first,
-// the loop's own as it parks, and the round trip stays on one thread as the
-// stdlib's does (both goroutines of a ping-pong are found by netpoll(0) on
-// the thread whose write made them runnable, since loopback delivery and the
-// receive's task work happen inside that write). Measured on
-// BenchmarkPingPong (50,000 round trips under perf stat): 1.3 context
-// switches per round trip before, 0.01–0.15 after (the stdlib 0.015), 1.7×
-// the stdlib's time before, 1.2–1.25× after. Loops with more connections
-// keep the channel: there a pass often delivers to several readers, one
-// write(2) each would cost more than the wake-ups it saves, and readers in
-// the netpoller would not run during the loop's yield (see below).
-//
-// The loop writes a parked reader's eventfd with an IORING_OP_WRITE in
-// the same io_uring_enter that re-arms its receive, not with a write(2):
-// under strace -f -c a BenchmarkPingPong round trip then makes as many
-// system calls with a ringnet server as with a stdlib one (8.1 for client
-// and server together; it was 9.1), though the time per round trip did not
-// move measurably (19.1 → 18.2 µs, p=0.24).
-//
-// The trade is not free. Against a client in another process (the bench
-// harness's echo client, and wrk), measured 2026-11-26 13:25 UTC with the
-// same server built both ways, 6 interleaved 3 s runs each, medians:
-// ping-pong 39.2 k (channel) → 41.0 k (eventfd) round trips per 3 s, the
-// stdlib 47.2 k; net/http at c=1 10.15 k → 9.72 k req/s, the stdlib 13.1 k.
-// A channel wake lets the reader start on another CPU while the loop
-// finishes its pass; the eventfd runs it after the loop parks. On the tiny
-// ping-pong that serialisation costs less than the thread wake-up; on a
-// net/http request, with more work on both sides, it costs about 4 %.
-// Wake-ups from user goroutines (Close, SetReadDeadline, which net/http
-// calls on every request to end its background read) set a past deadline
-// on the eventfd's os.File instead of writing it: no system call.
-//
-// What remains of the gap is the hop, not wake-ups or system calls: per
-// round trip the loop goroutine runs between the kernel and the reader
-// (one more netpoll and a goroutine switch), and its io_uring_enter costs
-// more than the stdlib reader's read(2).
-// Removing the hop would need the reader to reap the ring itself while the
-// loop waits elsewhere, and a way to hand the ring back to the loop with
-// no wake-up when the reader leaves (IORING_CQ_EVENTFD_DISABLED toggled on
-// an eventfd the loop parks on is one, at the price of a store-load race
-// with the kernel); not done.
+// Measured with BenchmarkPingPong (go test -run '^$' -bench PingPong
+// -count 8, benchstat -col /server), 2026-11-26: +28 % over the stdlib
+// before (the loop goroutine received the bytes and woke the reader, which
+// parked on an eventfd of its own that the loop wrote with an
+// IORING_OP_WRITE), +14 % with the reader leading. Two more cuts on that
+// path took it to +10.3 % (13.44 vs 14.82 µs, n=8, ±1 %; a later run
+// of the final code, noisier, +12.9 %, 13.58 ±11 % vs 15.33 µs): re-armed
+// receives carry IORING_RECVSEND_POLL_FIRST when the last one left the
+// socket empty (IORING_CQE_F_SOCK_NONEMPTY clear), skipping a receive
+// attempt that could only fail with EAGAIN (+14.0 % → +11.5 %), and a
+// direct write uses send(2) rather than sendmsg(2) (+12.4 % → +10.3 %, in
+// internal/stream). Under strace -f -c a round trip then makes 7.05 system
+// calls for client and server together, the stdlib 8.2: what remains is
+// io_uring's own kernel path (the receive's task work and the
+// io_uring_enter that re-arms it) costing more than the stdlib's two
+// read(2) calls. A multishot receive, which would need no re-arming, was
+// tried again with the reader leading and lost again (+153 %, a context
+// switch per round trip): its task work stays bound to the thread that
+// armed it. net/http at c=1 (go run ./bench, wrk -c1, 3 repetitions)
+// went from 0.79× to 0.90× the stdlib; c=50 and c=256 did not move
+// (0.86× → 0.85×, 0.92× → 0.92×): with more than one connection per loop
+// nobody leads.
 //
 // Before sleeping, a pass that delivered bytes to two or more connections
 // yields (runtime.Gosched) so that their readers run first: the replies

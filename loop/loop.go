@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/godzie44/go-uring/uring"
 	"golang.org/x/sys/unix"
@@ -31,9 +33,22 @@ type Loop struct {
 	wake  *wake.Handle
 	waker wake.Carrier
 	sig   wake.Signal
-	poll  *os.File        // a dup of the ring fd, parked on in Go's netpoller
+	cq    *cqView
+	evfd  *os.File        // the eventfd registered with the ring, which the loop goroutine parks on
+	evrc  syscall.RawConn // evfd's raw conn
+	evfdN int             // evfd's descriptor (os.File.Fd would make it blocking)
+	poll  *os.File        // a dup of the ring fd, which a leading reader parks on
 	rc    syscall.RawConn // poll's raw conn
 	done  chan struct{}   // closed when the goroutine has exited
+
+	// pass is the right to do the loop's work: the loop goroutine holds it
+	// except while it sleeps, and a reader that leads (Lead) holds it
+	// meanwhile. Every field marked "loop goroutine only" below belongs to
+	// whoever holds pass.
+	pass sync.Mutex
+	// wantLead is a conn whose reader found the pass taken; whoever gives
+	// the pass up next wakes that reader so that it tries again.
+	wantLead atomic.Pointer[conn]
 
 	inbox inbox.Inbox[*conn] // conns with pending stream requests, and work posted by other goroutines
 
@@ -54,6 +69,9 @@ type Loop struct {
 	stopping  bool
 	delivered int                // receives delivered since the loop last yielded or slept
 	waitFn    func(uintptr) bool // wait's callback, made once: a closure per sleep allocates
+	woken     bool               // waitFn has been called once
+	leadFn    func(uintptr) bool // Lead's wait callback
+	leadReady func() bool        // the leading reader's
 }
 
 // yieldAfter is how many receives one pass must deliver before the loop
@@ -78,6 +96,7 @@ type conn struct {
 	flying                   []byte // memory the in-flight send points at
 	splice                   *spliceJob
 	starved                  bool
+	drained                  bool // the last receive left the socket empty
 	closing, aborting        bool
 	wantShutWr, shutWr       bool
 	dead                     bool
@@ -93,14 +112,14 @@ func (c *conn) Kick(*stream.Stream) {
 // loop sleeps, and hand their bytes to it while it runs.
 func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
 
-// WakeReaderFD implements stream.PollerWaker: the reader's eventfd is
-// written by the loop's next io_uring_enter, with the receive it re-arms,
-// rather than by a write(2) of its own.
-func (c *conn) WakeReaderFD(fd int) { c.l.prepWakeReader(fd) }
+// Lead implements stream.Leader (see Loop.lead).
+func (c *conn) Lead(ready func() bool) bool { return c.l.lead(c, ready) }
 
-// WaitInPoller implements stream.PollerWaker: readers of a loop that serves one
-// connection wait in the netpoller (see stream.Kicker).
-func (c *conn) WaitInPoller() bool { return c.l.stats.Conns.Load() <= 1 }
+// Interrupt implements stream.Leader: a deadline in the past makes the
+// netpoller return a leading reader's wait at once.
+func (c *conn) Interrupt() { _ = c.l.poll.SetReadDeadline(aLongTimeAgo) }
+
+var aLongTimeAgo = time.Unix(1, 0)
 
 // lentry is a listening socket as one loop sees it.
 type lentry struct {
@@ -133,6 +152,21 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 		return nil, err
 	}
 	l.waker = l.wake.Carrier()
+	if l.cq, err = newCQView(ring); err != nil {
+		return nil, err
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	l.evfd, l.evfdN = os.NewFile(uintptr(efd), "eventfd"), efd
+	if l.evrc, err = l.evfd.SyscallConn(); err != nil {
+		return nil, err
+	}
+	l.cq.signalEventfd(false) // on only while the loop sleeps
+	if err = registerCQEventfd(ring.Fd(), efd); err != nil {
+		return nil, err
+	}
 	pfd, err := unix.FcntlInt(uintptr(ring.Fd()), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("fcntl", err)
@@ -146,7 +180,14 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 		return nil, err
 	}
 	l.cqes = make([]*uring.CQEvent, 256)
-	l.waitFn = func(uintptr) bool { return l.cqReady() }
+	l.waitFn = func(uintptr) bool {
+		// The first call is made before parking: park. Any later one
+		// follows a wake-up, which the loop checks itself.
+		w := l.woken
+		l.woken = true
+		return w
+	}
+	l.leadFn = func(uintptr) bool { return l.cq.ready() || l.leadReady() }
 	l.stats.Loop = id
 	return l, nil
 }
@@ -157,12 +198,18 @@ func (l *Loop) release() {
 	if l.poll != nil {
 		_ = l.poll.Close()
 	}
+	if l.evfd != nil {
+		_ = l.evfd.Close()
+	}
 	if l.bufs != nil {
 		l.bufs.unregister(l.ring.Fd())
 	}
 	_ = l.ring.Close()
 	if l.bufs != nil {
 		l.bufs.unmap()
+	}
+	if l.cq != nil {
+		l.cq.unmap()
 	}
 	if l.wake != nil {
 		_ = l.wake.Close()
@@ -182,6 +229,7 @@ func (l *Loop) post(f func()) {
 
 func (l *Loop) run() {
 	defer close(l.done)
+	l.pass.Lock() // held for good after shutdown: nobody may lead a closed ring
 	l.prepWakeRead()
 	l.wakeArmed = true
 	for {
@@ -209,27 +257,117 @@ func (l *Loop) run() {
 		}
 		l.delivered = 0
 		l.sig.PrepareSleep()
-		if l.inbox.Pending() || l.cqReady() {
+		if l.inbox.Pending() || l.cqReady() || !l.handOff() {
 			l.sig.CancelSleep()
 			continue
 		}
 		l.stats.Sleeps.Add(1)
 		l.wait()
+		l.pass.Lock()
+		l.cq.signalEventfd(false)
 		l.sig.Woke()
 	}
 }
 
-// wait parks the loop goroutine in Go's netpoller until the ring has
-// completions: the ring fd polls readable when its CQ is not empty. No
-// thread is held while the loop sleeps.
-func (l *Loop) wait() {
-	_ = l.rc.Read(l.waitFn)
+// handOff gives up the pass before the loop goroutine sleeps, with the
+// ring signalling the loop's eventfd on every completion. It reports false
+// (keeping the pass) if completions arrived before signalling was on.
+func (l *Loop) handOff() bool {
+	l.cq.signalEventfd(true)
+	if l.cq.ready() {
+		l.cq.signalEventfd(false)
+		return false
+	}
+	l.unlockPass()
+	return true
 }
 
-func (l *Loop) cqReady() bool {
-	var one [1]*uring.CQEvent
-	return l.ring.PeekCQEventBatch(one[:]) > 0
+// unlockPass gives the pass up and wakes a reader that wanted it. The
+// reader stores wantLead before its last TryLock and the releaser loads it
+// after Unlock, so one of them sees the other.
+func (l *Loop) unlockPass() {
+	l.pass.Unlock()
+	if c := l.wantLead.Swap(nil); c != nil {
+		c.s.WakeReader()
+	}
 }
+
+// wait parks the loop goroutine in Go's netpoller on its eventfd, which
+// the ring signals when it posts a completion (while handOff's signalling
+// is on) and a reader that stops leading writes when it leaves work
+// behind. No thread is held while the loop sleeps. The eventfd's counter
+// is never read: every signal is a new edge for the edge-triggered
+// netpoller.
+func (l *Loop) wait() {
+	l.woken = false
+	_ = l.evrc.Read(l.waitFn)
+}
+
+// lead does the loop's work on a reader's goroutine while the loop
+// goroutine sleeps (stream.Leader): the reader parks on the ring fd in
+// Go's netpoller, handles the completions itself (its own bytes among
+// them) and returns when ready reports true, with no goroutine but its own
+// woken. It returns false without doing anything when the loop goroutine
+// holds the pass or the loop serves more than one connection.
+func (l *Loop) lead(c *conn, ready func() bool) bool {
+	if l.stats.Conns.Load() > 1 {
+		return false
+	}
+	if !l.pass.TryLock() {
+		l.wantLead.Store(c)
+		if !l.pass.TryLock() {
+			return false // the holder wakes the reader when it lets go
+		}
+		l.wantLead.CompareAndSwap(c, nil)
+	}
+	// The loop goroutine sleeps (or is about to wait for the pass):
+	// completions now wake the reader, not it.
+	l.cq.signalEventfd(false)
+	l.sig.Woke()
+	l.stats.ReaderPasses.Add(1)
+	l.leadReady = ready
+	for {
+		l.drainPosted()
+		if l.stopping {
+			break
+		}
+		if l.queued > 0 {
+			l.submit()
+		}
+		if l.reap() > 0 || l.queued > 0 || l.inbox.Pending() {
+			continue
+		}
+		if ready() || l.stats.Conns.Load() > 1 {
+			break
+		}
+		l.sig.PrepareSleep()
+		if l.inbox.Pending() || l.cqReady() {
+			l.sig.CancelSleep()
+			continue
+		}
+		if err := l.rc.Read(l.leadFn); err != nil {
+			// Interrupt: clear its deadline for the next wait.
+			_ = l.poll.SetReadDeadline(time.Time{})
+		}
+		l.sig.Woke()
+	}
+	l.leadReady = nil
+	l.delivered = 0
+	// Give the pass back to the sleeping loop goroutine. If work is
+	// left (completions, posts, a stop), write its eventfd.
+	l.sig.PrepareSleep()
+	l.cq.signalEventfd(true)
+	kick := l.stopping || l.inbox.Pending() || l.cq.ready()
+	l.unlockPass()
+	if kick {
+		var one [8]byte
+		one[0] = 1
+		_, _ = unix.Write(l.evfdN, one[:])
+	}
+	return true
+}
+
+func (l *Loop) cqReady() bool { return l.cq.ready() }
 
 func (l *Loop) submit() {
 	n := l.queued
@@ -299,8 +437,6 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 		}
 	case udConnect:
 		l.completeConnect(gen, slot, res)
-	case udWakeReader:
-		// A write to a reader's eventfd: nothing to do.
 	case udCancel:
 		// The cancelled operation reports on its own.
 	}
@@ -348,7 +484,7 @@ func (l *Loop) armRecv(c *conn) {
 	if c.recvArmed || c.closing || c.starved || c.s.RecvEnded() || c.s.RecvPaused() {
 		return
 	}
-	l.prepRecv(c.fd, c.ud(udRecv))
+	l.prepRecv(c.fd, c.ud(udRecv), c.drained)
 	c.recvArmed, c.recvCancelled = true, false
 }
 
@@ -452,6 +588,7 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 		return
 	}
 	c.recvArmed = false
+	c.drained = res > 0 && flags&cqeFSockNonempty == 0
 	switch {
 	case res == 0:
 		c.s.DeliverEnd(io.EOF)
@@ -530,11 +667,6 @@ func (l *Loop) progressClose(c *conn) {
 		}
 	}
 	c.s.SendFailed(stream.ErrClosed)
-	if l.queued > 0 && c.s.HasPollerWaiter() {
-		// A write to the reader's eventfd may be queued: it must reach
-		// the kernel before ReleaseFD closes that eventfd.
-		l.submit()
-	}
 	fd, reset := c.s.ReleaseFD()
 	if reset {
 		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
@@ -702,7 +834,11 @@ func (l *Loop) shutdown() {
 		l.wake.Wake()
 		for l.wakeArmed {
 			if l.reap() == 0 {
-				l.wait()
+				l.cq.signalEventfd(true)
+				if !l.cq.ready() {
+					l.wait()
+				}
+				l.cq.signalEventfd(false)
 			}
 		}
 	}

@@ -28,9 +28,11 @@ const (
 
 	acceptMultishot = 1 << 0 // IORING_ACCEPT_MULTISHOT, in sqe.ioprio
 
-	cqeFBuffer  = 1 << 0 // IORING_CQE_F_BUFFER
-	cqeFMore    = 1 << 1 // IORING_CQE_F_MORE
-	cqeBufShift = 16     // IORING_CQE_BUFFER_SHIFT
+	cqeFBuffer       = 1 << 0 // IORING_CQE_F_BUFFER
+	cqeFMore         = 1 << 1 // IORING_CQE_F_MORE
+	cqeFSockNonempty = 1 << 2 // IORING_CQE_F_SOCK_NONEMPTY
+	recvPollFirst    = 1 << 0 // IORING_RECVSEND_POLL_FIRST
+	cqeBufShift      = 16     // IORING_CQE_BUFFER_SHIFT
 
 	registerPbufRing   = 22 // IORING_REGISTER_PBUF_RING
 	unregisterPbufRing = 23 // IORING_UNREGISTER_PBUF_RING
@@ -87,7 +89,6 @@ const (
 	udSpliceIn  // file to pipe
 	udSpliceOut // pipe to socket
 	udPollIn    // a splice's source socket became readable
-	udWakeReader
 )
 
 func packUD(op udOp, gen, slot uint32) uint64 {
@@ -125,9 +126,16 @@ func (l *Loop) prepAcceptMultishot(fd int, ud uint64) {
 
 // prepRecv queues a receive into a buffer the kernel picks from the
 // provided-buffer ring.
-func (l *Loop) prepRecv(fd int, ud uint64) {
+//
+// pollFirst skips the receive attempt at submission and waits for the
+// socket to poll readable first: for a socket the last receive drained,
+// where the attempt would only fail with EAGAIN.
+func (l *Loop) prepRecv(fd int, ud uint64, pollFirst bool) {
 	e := l.sqe()
 	e.OpCode = opRecv
+	if pollFirst {
+		e.IoPrio = recvPollFirst
+	}
 	e.Fd = int32(fd)
 	e.Flags = sqeBufferSelect
 	e.BufIG = l.bufs.group
@@ -192,21 +200,6 @@ func (l *Loop) prepCancel(target uint64) {
 	e.Fd = -1
 	e.Addr = target
 	e.UserData = packUD(udCancel, 0, 0)
-}
-
-// eventfdIncrement is what a reader's eventfd is written with. A package
-// variable: the memory an SQE points at must not move.
-var eventfdIncrement = uint64(1)
-
-// prepWakeReader adds 1 to a parked reader's eventfd in the next submission.
-func (l *Loop) prepWakeReader(fd int) {
-	e := l.sqe()
-	e.OpCode = opWrite
-	e.Fd = int32(fd)
-	e.Addr = uint64(uintptr(unsafe.Pointer(&eventfdIncrement)))
-	e.Len = 8
-	e.Off = ^uint64(0) // current position: the eventfd is not seekable
-	e.UserData = packUD(udWakeReader, 0, 0)
 }
 
 // prepWakeRead reads the eventfd through the ring into l.wakeBuf, which

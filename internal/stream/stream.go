@@ -43,25 +43,25 @@ type Kicker interface {
 	SendDirect() bool
 }
 
-// PollerWaker is implemented by a Kicker whose loop can have a reader
-// park in Go's netpoller on an eventfd of the stream, rather than on a
-// channel: the loop then wakes the reader by writing that eventfd, and the
-// netpoller runs the reader on the thread that next looks for work (the
-// loop's, as it parks) instead of the thread wake-up that readying a
-// goroutine from the loop costs. It pays for one fd per stream; worth it
-// when the loop serves few connections (latency), not when a pass wakes
-// many readers at once (throughput).
-type PollerWaker interface {
-	// WaitInPoller reports whether a Read that must block should park on
-	// the eventfd now.
-	WaitInPoller() bool
-	// WakeReaderFD adds to eventfd fd, batched with the loop's other
-	// work (io_uring: a write in the loop's next submission). Deliver and
-	// DeliverEnd, which run on the loop, call it; wake-ups from user
-	// goroutines (Close, SetReadDeadline) use a deadline instead. The write
-	// must reach the kernel before the stream's ReleaseFD closes fd (see
-	// HasPollerWaiter).
-	WakeReaderFD(fd int)
+// Leader is implemented by a Kicker whose loop lets a blocked reader do the
+// loop's work itself: instead of waiting for the loop goroutine to receive
+// its bytes and then wake it (two goroutine wake-ups per message), the
+// reader waits for the ring's completions in Go's netpoller and handles
+// them on its own goroutine, as a reader of a net.Conn waits for its
+// socket. Worth it when the loop serves one connection (latency); a loop
+// with many would have one reader doing every connection's work.
+type Leader interface {
+	// Lead runs the loop's work on the calling reader's goroutine,
+	// waiting for completions between passes, until ready reports true
+	// or leading no longer pays. It returns false at once, having done
+	// nothing, when the reader cannot lead now (the loop goroutine is
+	// running, or serves more than one connection): the reader then
+	// waits for the loop to wake it.
+	Lead(ready func() bool) bool
+	// Interrupt makes a Lead that waits for completions re-check ready
+	// (no system call). User goroutines call it after changing what
+	// ready reports (Close, SetReadDeadline).
+	Interrupt()
 }
 
 // Limits on buffered bytes. They bound the memory of a connection whose
@@ -88,7 +88,7 @@ type Stream struct {
 	req    atomic.Uint32 // pending Req* bits; the loop swaps them to zero
 	closed atomic.Bool
 	kick   Kicker
-	pw     PollerWaker // kick's, if it is one
+	ld     Leader // kick's, if it is one
 
 	rmu sync.Mutex // serialises readers: one waits at a time
 	wmu sync.Mutex // serialises writers: a Write's bytes stay contiguous
@@ -98,11 +98,8 @@ type Stream struct {
 	rtimer       *time.Timer // owned by the reader holding rmu
 	wtimer       *time.Timer // owned by the writer holding wmu
 
-	// A reader that blocks while PollerWaker.WaitInPoller holds parks on rfw
-	// instead of rwake; every wake-up of readers goes to both.
-	rfw    atomic.Pointer[fdWaiter] // stored once, under mu, by a reader
-	rfpark atomic.Bool              // stored under mu: a reader waits on rfw
-	rready func(uintptr) bool       // readReady, bound once
+	leading atomic.Bool // a reader is inside Leader.Lead
+	rready  func() bool // readReady, bound once
 
 	mu      sync.Mutex // guards everything below
 	rbuf    []byte     // received, unread bytes are rbuf[roff:]
@@ -118,7 +115,6 @@ type Stream struct {
 	wshut   bool          // CloseWrite was called
 	linger  *time.Timer   // aborts a Close that could not flush in time
 	idle    chan struct{} // closed when the send side next goes idle (CloseWrite waits on it)
-	rfwDone bool          // no fdWaiter may be created (ReleaseFD ran, or creating one failed)
 
 	fdmu     sync.RWMutex
 	fd       int
@@ -133,13 +129,14 @@ func New(fd int, k Kicker) *Stream {
 		rwake: make(chan struct{}, 1),
 		wwake: make(chan struct{}, 1),
 	}
-	s.pw, _ = k.(PollerWaker)
+	s.ld, _ = k.(Leader)
 	s.rready = s.readReady
 	return s
 }
 
-// readReady reports whether a reader parked on rfw should re-check.
-func (s *Stream) readReady(uintptr) bool {
+// readReady reports whether a leading reader should stop leading and
+// re-check the stream.
+func (s *Stream) readReady() bool {
 	if s.closed.Load() || s.rdl.Load() != 0 {
 		return true
 	}
@@ -153,25 +150,14 @@ func (s *Stream) readReady(uintptr) bool {
 // runs on user goroutines (Close, SetReadDeadline).
 func (s *Stream) wakeReader() {
 	poke(s.rwake)
-	if s.rfpark.Load() {
-		s.rfw.Load().interrupt()
+	if s.leading.Load() {
+		s.ld.Interrupt()
 	}
 }
 
-// wakeReaderFromLoop is wakeReader for the loop's own calls: the loop
-// writes the eventfd a reader parks on (rfpark is only set when pw is not
-// nil).
-func (s *Stream) wakeReaderFromLoop() {
-	poke(s.rwake)
-	if s.rfpark.Load() {
-		s.pw.WakeReaderFD(s.rfw.Load().fd)
-	}
-}
-
-// HasPollerWaiter reports whether a reader of the stream ever parked on
-// its eventfd, which ReleaseFD closes: the loop must have submitted its
-// writes to it by then.
-func (s *Stream) HasPollerWaiter() bool { return s.rfw.Load() != nil }
+// WakeReader wakes a reader that waits for the loop (not one that leads),
+// so that it re-checks the stream and may try to lead again.
+func (s *Stream) WakeReader() { poke(s.rwake) }
 
 // request records req bits and kicks the loop if none were pending.
 func (s *Stream) request(req uint32) {
@@ -266,28 +252,20 @@ func (s *Stream) Read(p []byte) (int, error) {
 			// and later receives see the end of the stream.
 			s.rerr = io.EOF
 		}
-		var fw *fdWaiter
-		if err == nil && s.rdl.Load() == 0 && s.pw != nil && s.pw.WaitInPoller() {
-			fw = s.rfw.Load()
-			if fw == nil && !s.rfwDone {
-				// Once per stream; on failure (EMFILE...) readers keep
-				// to the channel.
-				fw = newFDWaiter()
-				s.rfw.Store(fw)
-				s.rfwDone = fw == nil
-			}
-			if fw != nil {
-				s.rfpark.Store(true)
-			}
+		lead := err == nil && s.rdl.Load() == 0 && s.ld != nil
+		if lead {
+			s.leading.Store(true)
 		}
 		s.mu.Unlock()
 		if err != nil {
 			return 0, err
 		}
-		if fw != nil {
-			fw.wait(s.rready)
-			s.rfpark.Store(false)
-			continue
+		if lead {
+			led := s.ld.Lead(s.rready)
+			s.leading.Store(false)
+			if led {
+				continue
+			}
 		}
 		wait(s.rwake, &s.rdl, &s.rtimer)
 	}
@@ -645,12 +623,7 @@ func (s *Stream) ReleaseFD() (fd int, reset bool) {
 	if s.linger != nil {
 		s.linger.Stop()
 	}
-	s.rfwDone = true
-	fw := s.rfw.Load()
 	s.mu.Unlock()
-	if fw != nil {
-		fw.close()
-	}
 	return s.fd, reset
 }
 
@@ -674,7 +647,7 @@ func (s *Stream) Deliver(b []byte) (pause bool) {
 		pause = true
 	}
 	s.mu.Unlock()
-	s.wakeReaderFromLoop()
+	poke(s.rwake)
 	return pause
 }
 
@@ -693,7 +666,7 @@ func (s *Stream) DeliverEnd(err error) {
 		s.rerr = err
 	}
 	s.mu.Unlock()
-	s.wakeReaderFromLoop()
+	poke(s.rwake)
 }
 
 // RecvEnded reports whether the receive side has ended (EOF or error).
