@@ -126,7 +126,10 @@
 // they write find the loop awake and go out in one batched io_uring_enter
 // instead of one send(2) each. At one connection the loop sleeps at once
 // and the reply is sent directly, which measured faster alone (see
-// yieldAfter for the numbers).
+// yieldAfter for the numbers). A loop with more than one connection that
+// finds nothing to do also yields a few times (idleSpins) before it
+// sleeps: handlers readied a moment before often write within
+// microseconds, and an awake loop batches their replies.
 //
 // Writes: a Write that finds nothing queued while its loop sleeps sends
 // with one non-blocking send(2) from the writer's goroutine (waking the
