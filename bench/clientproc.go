@@ -23,6 +23,9 @@ func startClient(ctx context.Context, w workload, addr string, d time.Duration) 
 		return nil, err
 	}
 	argv := []string{self, "client", "-addr", addr, "-conns", strconv.Itoa(w.conns), "-size", strconv.Itoa(w.size), "-d", d.String()}
+	if w.pinned {
+		argv = append([]string{"taskset", "-c", "1"}, argv...)
+	}
 	p, err := startChild(ctx, argv, nil, nil, true)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,7 @@ var workloads = func() []workload {
 	}
 	w = append(w,
 		workload{name: "pingpong-64B-c1", kind: echoLoad, conns: 1, size: 64, unit: "msg"},
+		workload{name: "pingpong-64B-c1-pinned", kind: echoLoad, conns: 1, size: 64, pinned: true, unit: "msg"},
 		workload{name: "idle-10k", kind: idleLoad, conns: idleConns, size: 16, unit: "conn"},
 	)
 	return w
@@ -64,13 +65,16 @@ func (w workload) describe() string {
 	pin := ""
 	if w.pinned {
 		pin = ", server pinned to CPU 0 and wrk to CPU 1"
+		if w.kind == echoLoad {
+			pin = ", server pinned to CPU 0 and the client to CPU 1"
+		}
 	}
 	switch w.kind {
 	case httpLoad:
 		return fmt.Sprintf("wrk -t1 -c%d GET /hello keep-alive%s", w.conns, pin)
 	case echoLoad:
 		if w.conns == 1 {
-			return fmt.Sprintf("one connection echoing %s messages one at a time (ping-pong)", sizeName(w.size))
+			return fmt.Sprintf("one connection echoing %s messages one at a time (ping-pong)%s", sizeName(w.size), pin)
 		}
 		return fmt.Sprintf("%s connections each echoing %s messages one at a time", fmtRate(float64(w.conns)), sizeName(w.size))
 	default:
