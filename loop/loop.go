@@ -49,6 +49,10 @@ type Loop struct {
 	// wantLead is a conn whose reader found the pass taken; whoever gives
 	// the pass up next wakes that reader so that it tries again.
 	wantLead atomic.Pointer[conn]
+	// kicked is set by a reader that gives the pass back with work left
+	// that no completion will announce (posts it drained, a stop), before
+	// it writes the loop's eventfd.
+	kicked atomic.Bool
 
 	inbox inbox.Inbox[*conn] // conns with pending stream requests, and work posted by other goroutines
 
@@ -69,7 +73,6 @@ type Loop struct {
 	stopping  bool
 	delivered int                // receives delivered since the loop last yielded or slept
 	waitFn    func(uintptr) bool // wait's callback, made once: a closure per sleep allocates
-	woken     bool               // waitFn has been called once
 	spins     int                // yields since the loop last found work (idleSpins)
 	leadFn    func(uintptr) bool // Lead's wait callback
 	leadReady func() bool        // the leading reader's
@@ -197,13 +200,10 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 		return nil, err
 	}
 	l.cqes = make([]*uring.CQEvent, 256)
-	l.waitFn = func(uintptr) bool {
-		// The first call is made before parking: park. Any later one
-		// follows a wake-up, which the loop checks itself.
-		w := l.woken
-		l.woken = true
-		return w
-	}
+	// The loop's wait ends on what it waits for, not on a remembered
+	// edge: RawRead resets the poll descriptor's readiness before its
+	// first call, so a signal that came before the park is only seen here.
+	l.waitFn = func(uintptr) bool { return l.kicked.Load() || l.cq.ready() }
 	l.leadFn = func(uintptr) bool { return l.cq.ready() || l.leadReady() }
 	l.stats.Loop = id
 	return l, nil
@@ -323,8 +323,8 @@ func (l *Loop) unlockPass() {
 // is never read: every signal is a new edge for the edge-triggered
 // netpoller.
 func (l *Loop) wait() {
-	l.woken = false
 	_ = l.evrc.Read(l.waitFn)
+	l.kicked.Store(false)
 }
 
 // lead does the loop's work on a reader's goroutine while the loop
@@ -384,6 +384,7 @@ func (l *Loop) lead(c *conn, ready func() bool) bool {
 	kick := l.stopping || l.inbox.Pending() || l.cq.ready()
 	l.unlockPass()
 	if kick {
+		l.kicked.Store(true)
 		var one [8]byte
 		one[0] = 1
 		_, _ = unix.Write(l.evfdN, one[:])
