@@ -152,7 +152,7 @@ type lentry struct {
 }
 
 func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
-	ring, err := uring.New(cfg.RingEntries, uring.WithCQSize(cfg.RingEntries*4))
+	ring, err := newRing(cfg.RingEntries)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
