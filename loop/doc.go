@@ -24,6 +24,10 @@
 // completions of the same batch have returned their buffers (no more at
 // once than there are buffers), never by a timer or an immediate resubmit.
 //
+// Rings are set up with IORING_SETUP_COOP_TASKRUN: a receive's task work
+// then waits for the submitting thread's next entry to the kernel instead
+// of interrupting it (see setupCoopTaskrun for the numbers).
+//
 // Receives are single-shot, re-armed from the completion handler, not
 // multishot: a receive's completion runs as task work on the thread that
 // submitted it, and a Go goroutine has no fixed thread. A multishot
