@@ -281,7 +281,7 @@ func (l *Loop) run() {
 		}
 		l.spins = 0
 		l.sig.PrepareSleep()
-		if l.inbox.Pending() || l.cqReady() || !l.handOff() {
+		if l.inbox.Pending() || l.cq.ready() || !l.handOff() {
 			l.sig.CancelSleep()
 			continue
 		}
@@ -365,7 +365,7 @@ func (l *Loop) lead(c *conn, ready func() bool) bool {
 			break
 		}
 		l.sig.PrepareSleep()
-		if l.inbox.Pending() || l.cqReady() {
+		if l.inbox.Pending() || l.cq.ready() {
 			l.sig.CancelSleep()
 			continue
 		}
@@ -391,8 +391,6 @@ func (l *Loop) lead(c *conn, ready func() bool) bool {
 	}
 	return true
 }
-
-func (l *Loop) cqReady() bool { return l.cq.ready() }
 
 func (l *Loop) submit() {
 	n := l.queued
