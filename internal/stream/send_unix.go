@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix
 
 package stream
 
@@ -9,7 +9,7 @@ import "golang.org/x/sys/unix"
 func sendNonblock(fd int, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
-		k, err := unix.SendmsgN(fd, b[n:], nil, nil, unix.MSG_DONTWAIT|sendNoSignal)
+		k, err := sendOnce(fd, b[n:])
 		switch err {
 		case nil:
 			n += k

@@ -1,0 +1,10 @@
+//go:build unix && !linux
+
+package stream
+
+import "golang.org/x/sys/unix"
+
+// sendOnce makes one non-blocking send of p (not empty).
+func sendOnce(fd int, p []byte) (int, error) {
+	return unix.SendmsgN(fd, p, nil, nil, unix.MSG_DONTWAIT|sendNoSignal)
+}
