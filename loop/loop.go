@@ -34,9 +34,9 @@ type Loop struct {
 	waker wake.Carrier
 	sig   wake.Signal
 	cq    *cqView
-	evfd  *os.File        // the eventfd registered with the ring, which the loop goroutine parks on
+	sleep *wake.Handle    // the eventfd registered with the ring, which the loop goroutine sleeps on
+	evfd  *os.File        // a dup of sleep's fd, parked on in Go's netpoller
 	evrc  syscall.RawConn // evfd's raw conn
-	evfdN int             // evfd's descriptor (os.File.Fd would make it blocking)
 	poll  *os.File        // a dup of the ring fd, which a leading reader parks on
 	rc    syscall.RawConn // poll's raw conn
 	done  chan struct{}   // closed when the goroutine has exited
@@ -175,11 +175,14 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 	if l.cq, err = newCQView(ring); err != nil {
 		return nil, err
 	}
-	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("eventfd", err)
+	if l.sleep, err = wake.New(wake.Eventfd); err != nil {
+		return nil, err
 	}
-	l.evfd, l.evfdN = os.NewFile(uintptr(efd), "eventfd"), efd
+	efd, err := unix.FcntlInt(uintptr(l.sleep.ReadFd()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	l.evfd = os.NewFile(uintptr(efd), "eventfd") // non-blocking: the dup shares the eventfd's flags
 	if l.evrc, err = l.evfd.SyscallConn(); err != nil {
 		return nil, err
 	}
@@ -217,6 +220,9 @@ func (l *Loop) release() {
 	}
 	if l.evfd != nil {
 		_ = l.evfd.Close()
+	}
+	if l.sleep != nil {
+		_ = l.sleep.Close()
 	}
 	if l.bufs != nil {
 		l.bufs.unregister(l.ring.Fd())
@@ -385,9 +391,7 @@ func (l *Loop) lead(c *conn, ready func() bool) bool {
 	l.unlockPass()
 	if kick {
 		l.kicked.Store(true)
-		var one [8]byte
-		one[0] = 1
-		_, _ = unix.Write(l.evfdN, one[:])
+		l.sleep.Wake()
 	}
 	return true
 }
