@@ -16,6 +16,7 @@ import (
 // Interrupt. With refuse set it declines to lead, as a busy loop does.
 type leadingLoop struct {
 	fakeLoop
+	s          *Stream
 	refuse     bool
 	leads      atomic.Int32
 	interrupts atomic.Int32
@@ -31,15 +32,31 @@ func (l *leadingLoop) Lead(ready func() bool) bool {
 		return false
 	}
 	l.leads.Add(1)
-	for !ready() {
+	giveUp := time.Now().Add(time.Second)
+	for {
 		select {
 		case <-l.intr:
+			if ready() {
+				return true
+			}
 		case <-time.After(5 * time.Millisecond):
 			// The loop's own deliveries come with completions, which the
-			// real Lead waits for; this fake polls for them instead.
+			// real Lead waits for; this fake polls the stream for them
+			// instead. What user goroutines do (Close, deadlines) must
+			// reach it through Interrupt; a missed one shows as a lead
+			// that ends only when this fake gives up.
+			if l.s.received() || time.Now().After(giveUp) {
+				return true
+			}
 		}
 	}
-	return true
+}
+
+// received reports whether the stream holds bytes or its end.
+func (s *Stream) received() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.roff < len(s.rbuf) || s.rerr != nil
 }
 
 func (l *leadingLoop) Interrupt() {
@@ -76,6 +93,7 @@ func TestReadLeads(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				k := newLeadingLoop(refuse)
 				s := New(-1, k)
+				k.s = s
 				time.AfterFunc(20*time.Millisecond, func() { tt.event(s) })
 				buf := make([]byte, 8)
 				n, err := s.Read(buf)
