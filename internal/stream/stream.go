@@ -481,15 +481,24 @@ func (s *Stream) WriteDeadline() time.Time {
 }
 
 // SetReadDeadline sets the read deadline; a blocked Read re-evaluates it at once.
+//
+// Only a new deadline wakes a blocked reader: one that waits with a timer
+// for an older deadline re-checks when that timer fires, so clearing or
+// re-setting a deadline (net/http does both several times per request)
+// costs no wake-up and leaves no stale token in the reader's channel.
 func (s *Stream) SetReadDeadline(t time.Time) {
-	s.rdl.Store(unixNano(t))
-	s.wakeReader()
+	d := unixNano(t)
+	if old := s.rdl.Swap(d); d != 0 && d != old {
+		s.wakeReader()
+	}
 }
 
 // SetWriteDeadline sets the write deadline; a blocked Write re-evaluates it at once.
 func (s *Stream) SetWriteDeadline(t time.Time) {
-	s.wdl.Store(unixNano(t))
-	poke(s.wwake)
+	d := unixNano(t)
+	if old := s.wdl.Swap(d); d != 0 && d != old {
+		poke(s.wwake)
+	}
 }
 
 func unixNano(t time.Time) int64 {

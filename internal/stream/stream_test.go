@@ -180,6 +180,75 @@ func TestDeadlinesAndClose(t *testing.T) {
 	}
 }
 
+// TestDeadlineChangesWhileBlocked: a Read blocked under one deadline obeys
+// whatever deadline is set later, including none and an earlier one.
+func TestDeadlineChangesWhileBlocked(t *testing.T) {
+	tests := []struct {
+		name     string
+		first    time.Duration // deadline the Read blocks under (0: none)
+		then     time.Duration // deadline set while it blocks (0: cleared)
+		wantData bool          // bytes delivered at 150 ms are read; else it times out
+	}{
+		{"cleared", 50 * time.Millisecond, 0, true},
+		{"extended", 50 * time.Millisecond, time.Hour, true},
+		{"brought forward", time.Hour, 30 * time.Millisecond, false},
+		{"set where there was none", 0, 30 * time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTest()
+			at := func(d time.Duration) time.Time {
+				if d == 0 {
+					return time.Time{}
+				}
+				return time.Now().Add(d)
+			}
+			s.SetReadDeadline(at(tt.first))
+			type result struct {
+				n   int
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				n, err := s.Read(make([]byte, 8))
+				done <- result{n, err}
+			}()
+			time.Sleep(10 * time.Millisecond)
+			s.SetReadDeadline(at(tt.then))
+			time.Sleep(140 * time.Millisecond)
+			s.Deliver([]byte("late"))
+			select {
+			case r := <-done:
+				if tt.wantData {
+					assert.NoError(t, r.err)
+					assert.Equal(t, 4, r.n)
+				} else {
+					assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("Read did not return")
+			}
+		})
+	}
+}
+
+// TestClearingDeadlineWakesNobody: clearing or re-setting a deadline leaves
+// no token that would wake the next blocking Read or Write for nothing.
+func TestClearingDeadlineWakesNobody(t *testing.T) {
+	s, _ := newTest()
+	dl := time.Now().Add(time.Hour)
+	s.SetReadDeadline(dl)
+	s.SetWriteDeadline(dl)
+	<-s.rwake // a new deadline does wake
+	<-s.wwake
+	s.SetReadDeadline(dl)
+	s.SetWriteDeadline(dl)
+	s.SetReadDeadline(time.Time{})
+	s.SetWriteDeadline(time.Time{})
+	assert.Zero(t, len(s.rwake), "reader woken")
+	assert.Zero(t, len(s.wwake), "writer woken")
+}
+
 func TestCloseTwice(t *testing.T) {
 	s, _ := newTest()
 	require.NoError(t, s.Close())
