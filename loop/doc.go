@@ -105,15 +105,15 @@
 // interrupt a leading reader with a past deadline on the ring fd's
 // os.File: no system call.
 //
-// Measured with BenchmarkPingPong (go test -run '^$' -bench PingPong
-// -count 8, benchstat -col /server), 2026-11-26: +28 % over the stdlib
-// before (the loop goroutine received the bytes and woke the reader, which
-// parked on an eventfd of its own that the loop wrote with an
-// IORING_OP_WRITE), +14 % with the reader leading. Two more cuts on that
-// path took it to +10.3 % (13.44 vs 14.82 µs, n=8, ±1 %; a later run
-// of the final code, noisier, +12.9 %, 13.58 ±11 % vs 15.33 µs): re-armed
-// receives carry IORING_RECVSEND_POLL_FIRST when the last one left the
-// socket empty (IORING_CQE_F_SOCK_NONEMPTY clear), skipping a receive
+// Measured with BenchmarkPingPong (go test -run '^$' -bench PingPong -count
+// 8, benchstat -col /server), 2026-11-26: +28 % over the stdlib before (the
+// loop goroutine received the bytes and woke the reader, which parked on an
+// eventfd of its own that the loop wrote with an IORING_OP_WRITE), +14 %
+// with the reader leading. Two more cuts on that path took it to +10.3 %
+// (13.44 vs 14.82 µs, n=8, ±1 %; later runs of the same code, noisier:
+// +12.9 %, then +7.1 % (n=6) and +14.1 % (n=10) ten minutes apart):
+// re-armed receives carry IORING_RECVSEND_POLL_FIRST when the last one left
+// the socket empty (IORING_CQE_F_SOCK_NONEMPTY clear), skipping a receive
 // attempt that could only fail with EAGAIN (+14.0 % → +11.5 %), and a
 // direct write uses send(2) rather than sendmsg(2) (+12.4 % → +10.3 %, in
 // internal/stream). Under strace -f -c a round trip then makes 7.05 system
@@ -122,11 +122,11 @@
 // io_uring_enter that re-arms it) costing more than the stdlib's two
 // read(2) calls. A multishot receive, which would need no re-arming, was
 // tried again with the reader leading and lost again (+153 %, a context
-// switch per round trip): its task work stays bound to the thread that
-// armed it. net/http at c=1 (go run ./bench, wrk -c1, 3 repetitions)
-// went from 0.79× to 0.90× the stdlib; c=50 and c=256 did not move
-// (0.86× → 0.85×, 0.92× → 0.92×): with more than one connection per loop
-// nobody leads.
+// switch per round trip; +225 % armed by the leading reader itself): its
+// task work stays bound to the thread that armed it. net/http at c=1 (go run ./bench, wrk -c1, 3 repetitions) went
+// from 0.79× to 0.90× the stdlib; c=50 and c=256 did not move (0.86× →
+// 0.85×, 0.92× → 0.92×): with more than one connection per loop nobody
+// leads.
 //
 // Before sleeping, a pass that delivered bytes to two or more connections
 // yields (runtime.Gosched) so that their readers run first: the replies
