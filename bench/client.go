@@ -22,11 +22,12 @@ import (
 // The client subcommand is the echo load generator, run by the harness as a
 // process of its own:
 //
-//	bench client -addr A -conns N -size B -d D
+//	bench client -addr A -conns N -size B -d D [-warm W]
 //
 // It connects N connections, each sending one B-byte message and reading it
-// back before the next is dialled, prints "ready" and waits for a "go" line
-// on its standard input. Then every connection echoes B-byte messages one
+// back before the next is dialled, echoes on all of them for W (the
+// warm-up: the measured connections are the warmed ones), prints "ready"
+// and waits for a "go" line on its standard input. Then every connection echoes B-byte messages one
 // at a time for D; with D = 0 the connecting echoes are the result. It
 // prints a clientResult as one JSON line and holds the connections open
 // until its standard input closes.
@@ -48,17 +49,18 @@ func clientMain(args []string) int {
 	conns := fs.Int("conns", 1, "connections")
 	size := fs.Int("size", 128, "message bytes")
 	d := fs.Duration("d", 0, "how long to echo; 0 for once per connection")
+	warm := fs.Duration("warm", 0, "how long to echo, unmeasured, before saying ready")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := client(*addr, *conns, *size, *d); err != nil {
+	if err := client(*addr, *conns, *size, *d, *warm); err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		return 1
 	}
 	return 0
 }
 
-func client(addr string, n, size int, d time.Duration) error {
+func client(addr string, n, size int, d, warm time.Duration) error {
 	if _, err := fdlimit.Raise(uint64(n) + 64); err != nil {
 		return err
 	}
@@ -77,6 +79,11 @@ func client(addr string, n, size int, d time.Duration) error {
 			c.Close()
 		}
 	}()
+	if warm > 0 {
+		if res := echoAll(conns, msg, warm); res.Errors > 0 {
+			return fmt.Errorf("warm-up: %d of %d connections failed, first: %s", res.Errors, n, res.FirstError)
+		}
+	}
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
 	if !in.Scan() || in.Text() != "go" {

@@ -17,12 +17,13 @@ type clientProc struct {
 
 // startClient starts a client of w's shape against addr that echoes for d,
 // and waits until it has connected.
-func startClient(ctx context.Context, w workload, addr string, d time.Duration) (*clientProc, error) {
+func startClient(ctx context.Context, w workload, addr string, d, warm time.Duration) (*clientProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	argv := []string{self, "client", "-addr", addr, "-conns", strconv.Itoa(w.conns), "-size", strconv.Itoa(w.size), "-d", d.String()}
+	argv := []string{self, "client", "-addr", addr, "-conns", strconv.Itoa(w.conns), "-size", strconv.Itoa(w.size),
+		"-d", d.String(), "-warm", warm.String()}
 	if w.pinned {
 		argv = append([]string{"taskset", "-c", "1"}, argv...)
 	}
@@ -31,7 +32,7 @@ func startClient(ctx context.Context, w workload, addr string, d time.Duration) 
 		return nil, err
 	}
 	c := &clientProc{proc: p, d: d}
-	line, err := p.out.next(60*time.Second, p.done)
+	line, err := p.out.next(warm+60*time.Second, p.done)
 	if err == nil && line != "ready" {
 		err = fmt.Errorf("said %q", line)
 	}

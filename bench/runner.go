@@ -126,20 +126,10 @@ func (h *harness) loadHTTP(ctx context.Context, w workload, s *server, r *runRes
 	return nil
 }
 
-// loadEcho warms the server up with one client, then measures another.
+// loadEcho warms the server up and then measures it with one client, on
+// the same connections.
 func (h *harness) loadEcho(ctx context.Context, w workload, s *server, r *runResult) error {
-	if h.cfg.warm > 0 {
-		c, err := startClient(ctx, w, s.addr, h.cfg.warm)
-		if err != nil {
-			return fmt.Errorf("warm-up: %w", err)
-		}
-		_, err = c.run()
-		c.close()
-		if err != nil {
-			return fmt.Errorf("warm-up: %w", err)
-		}
-	}
-	c, err := startClient(ctx, w, s.addr, h.cfg.dur)
+	c, err := startClient(ctx, w, s.addr, h.cfg.dur, h.cfg.warm)
 	if err != nil {
 		return err
 	}
@@ -180,7 +170,7 @@ func (h *harness) loadIdle(ctx context.Context, w workload, s *server, r *runRes
 	if err := s.begin(); err != nil {
 		return err
 	}
-	c, err := startClient(ctx, w, s.addr, 0)
+	c, err := startClient(ctx, w, s.addr, 0, 0)
 	if err != nil {
 		return err
 	}
