@@ -3,8 +3,9 @@ package main
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/ringnet/ringnet/internal/leakcheck"
 )
 
-// TestMain fails the package if a test leaves a goroutine behind.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain fails the package if a test leaves a goroutine behind or a
+// descriptor open (internal/leakcheck).
+func TestMain(m *testing.M) { leakcheck.Main(m, leakcheck.Config{Name: "bench"}) }

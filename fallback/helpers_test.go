@@ -4,86 +4,40 @@ package fallback
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
 	"github.com/ringnet/ringnet/internal/backend"
+	"github.com/ringnet/ringnet/internal/leakcheck"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
+// TestMain checks, after the package's tests, that no group still runs and
+// every loop told to stop has exited; then that no goroutine is left and the
+// process holds no more file descriptors than before (internal/leakcheck).
 func TestMain(m *testing.M) {
-	warmUp()
-	before, err := openFDs()
-	if err != nil {
-		panic(err)
-	}
-	goleak.VerifyTestMain(m,
-		// Loops stop asynchronously; WaitStopped runs in cleanup, so let
-		// goleak retry meanwhile (it does by default) and ignore nothing.
-		goleak.Cleanup(func(code int) {
-			WaitStopped()
-			if code == 0 {
-				after, err := openFDs()
-				switch {
-				case err != nil:
-					println("counting fds:", err.Error())
-					code = 1
-				case after != before:
-					println("open fds: before the tests", before, "after", after)
-					ents, _ := os.ReadDir("/proc/self/fd")
-					for _, e := range ents {
-						l, _ := os.Readlink("/proc/self/fd/" + e.Name())
-						println(e.Name(), l)
-					}
-					code = 1
-				}
-			}
-			os.Exit(code)
-		}))
+	leakcheck.Main(m, leakcheck.Config{Name: "fallback", Checks: []func() error{checkGroupsStopped}})
 }
 
-// warmUp makes the runtime open what it keeps open for the process's
-// lifetime (the netpoller's epoll fd and wake-up fd), so that the fd count
-// taken before the tests is comparable with the one after.
-func warmUp() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		panic(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		panic(err)
-	}
-	c.Close()
-	s.Close()
-	ln.Close()
-}
-
-// openFDs counts the process's open descriptors (minus the one reading
-// the directory).
-func openFDs() (int, error) {
-	dir := "/proc/self/fd"
-	if runtime.GOOS != "linux" {
-		dir = "/dev/fd"
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	return len(ents) - 1, nil
+// checkGroupsStopped waits until no group runs, then until every loop told
+// to stop has closed its poller and wake pipe.
+func checkGroupsStopped() error {
+	err := leakcheck.Within(10*time.Second, func() error {
+		if n := len(Running()); n != 0 {
+			return fmt.Errorf("after all tests, %d groups still run (a user not released?)", n)
+		}
+		return nil
+	})
+	WaitStopped()
+	return err
 }
 
 // stopAll waits for every loop told to stop; tests that start groups call

@@ -2,16 +2,14 @@ package nettest_test
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"runtime"
 	"runtime/pprof"
-	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
+
+	"github.com/ringnet/ringnet/internal/leakcheck"
 )
 
 // fdSlack is how many more descriptors the process may hold after the tests
@@ -24,29 +22,7 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	raiseFDLimit()
-
-	// The runtime's netpoller opens its descriptors on first use and keeps
-	// them: make it do so before counting.
-	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
-		ln.Close()
-	}
-	fdsBefore := countFDs()
-
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
-		if err := checkFDs(fdsBefore); err != nil {
-			fmt.Fprintf(os.Stderr, "nettest: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-		if err := checkLoopsIdle(); err != nil {
-			fmt.Fprintf(os.Stderr, "nettest: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-		os.Exit(code)
-	}))
+	leakcheck.Main(m, leakcheck.Config{Name: "nettest", FDSlack: fdSlack, Checks: []func() error{checkLoopsIdle}})
 }
 
 // raiseFDLimit raises the soft RLIMIT_NOFILE to the hard limit (capped at
@@ -65,42 +41,12 @@ func raiseFDLimit() {
 	}
 }
 
-func countFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents) - 1 // the directory being read
-}
+// countFDs is how many descriptors the process holds.
+func countFDs() int { return leakcheck.CountFDs() }
 
-func listFDs() string {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	var sb strings.Builder
-	for _, e := range ents {
-		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		fmt.Fprintf(&sb, "  fd %s -> %s\n", e.Name(), target)
-	}
-	return sb.String()
-}
-
-// checkFDs waits a little for descriptors closed asynchronously, then
-// reports whether the process holds more than before the tests.
-func checkFDs(before int) error {
-	var after int
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		runtime.GC() // finalizers close forgotten *os.File
-		after = countFDs()
-		if after <= before+fdSlack || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if after > before+fdSlack {
-		return fmt.Errorf("file descriptors leaked: %d open before the tests, %d after (slack %d):\n%s",
-			before, after, fdSlack, listFDs())
-	}
-	return nil
-}
+// checkFDs reports whether the process holds more descriptors than before
+// (within fdSlack), after a little time for asynchronous closes.
+func checkFDs(before int) error { return leakcheck.CheckFDs(before, fdSlack) }
 
 // checkLoopsIdle checks that every backend with event loops reports no
 // connection and no buffer in use once all tests are done.
@@ -109,17 +55,15 @@ func checkLoopsIdle() error {
 		if b.stats == nil {
 			continue
 		}
-		var s loopStats
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			s = b.stats()
-			if s.Loops == 0 || (s.Conns == 0 && s.BuffersInUse == 0) || time.Now().After(deadline) {
-				break
+		err := leakcheck.Within(5*time.Second, func() error {
+			if s := b.stats(); s.Loops != 0 && (s.Conns != 0 || s.BuffersInUse != 0) {
+				return fmt.Errorf("%s: after all tests Stats() reports %d loops with %d conns and %d buffers in use",
+					b.name, s.Loops, s.Conns, s.BuffersInUse)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if s.Loops != 0 && (s.Conns != 0 || s.BuffersInUse != 0) {
-			return fmt.Errorf("%s: after all tests Stats() reports %d loops with %d conns and %d buffers in use",
-				b.name, s.Loops, s.Conns, s.BuffersInUse)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

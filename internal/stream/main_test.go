@@ -3,9 +3,10 @@ package stream
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/ringnet/ringnet/internal/leakcheck"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind (a
-// blocked Read or Write that a deadline or Close should have ended).
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// blocked Read or Write that a deadline or Close should have ended) or a
+// descriptor open (internal/leakcheck).
+func TestMain(m *testing.M) { leakcheck.Main(m, leakcheck.Config{Name: "stream"}) }
