@@ -177,30 +177,10 @@ func poke(ch chan struct{}) {
 	}
 }
 
-// wait blocks until ch is poked or the deadline dl passes. It returns false
-// if the deadline had already passed.
+// wait blocks until ch is poked or the deadline dl passes (at once if it
+// has).
 func wait(ch chan struct{}, dl *atomic.Int64, timer **time.Timer) {
-	d := dl.Load()
-	if d == 0 {
-		<-ch
-		return
-	}
-	dur := time.Duration(d - time.Now().UnixNano())
-	if dur <= 0 {
-		return
-	}
-	t := *timer
-	if t == nil {
-		t = time.NewTimer(dur)
-		*timer = t
-	} else {
-		t.Reset(dur)
-	}
-	select {
-	case <-ch:
-	case <-t.C:
-	}
-	t.Stop()
+	waitEither(nil, ch, dl, timer)
 }
 
 func expired(dl *atomic.Int64) bool {
@@ -442,10 +422,14 @@ func (s *Stream) WaitSend(done <-chan struct{}) error {
 }
 
 // waitEither blocks until done is closed, ch is poked or the deadline dl
-// passes.
+// passes (at once if it has). A nil done never closes.
 func waitEither(done <-chan struct{}, ch chan struct{}, dl *atomic.Int64, timer **time.Timer) {
 	d := dl.Load()
 	if d == 0 {
+		if done == nil {
+			<-ch // the common case, a Read or Write with no deadline: no select
+			return
+		}
 		select {
 		case <-done:
 		case <-ch:
