@@ -34,6 +34,7 @@ type Loop struct {
 	waker wake.Carrier
 	sig   wake.Signal
 	cq    *cqView
+	pipes pipeCache       // empty pipes kept for SendFile
 	sleep *wake.Handle    // the eventfd registered with the ring, which the loop goroutine sleeps on
 	evfd  *os.File        // a dup of sleep's fd, parked on in Go's netpoller
 	evrc  syscall.RawConn // evfd's raw conn
@@ -215,6 +216,7 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 // release frees what newLoop acquired. The ring must have no operation in
 // flight that points at Go memory.
 func (l *Loop) release() {
+	l.pipes.close()
 	if l.poll != nil {
 		_ = l.poll.Close()
 	}
