@@ -274,3 +274,68 @@ func BenchmarkSendFile(b *testing.B) {
 		f.Close()
 	}
 }
+
+// BenchmarkSpliceFrom has the server copy a stream from another TCP
+// connection with ReadFrom (as a proxy's io.Copy does) to a net.Dial
+// client: splice(2) for the stdlib, splices on the ring for ringnet. Each
+// op moves one 64 KiB message that the source's peer wrote.
+func BenchmarkSpliceFrom(b *testing.B) {
+	const size = 64 << 10
+	for _, s := range servers {
+		b.Run("server="+s.name, func(b *testing.B) {
+			ln, err := s.listen()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			srv, err := ln.Accept()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			// The source: a stdlib TCP connection whose peer feeds it.
+			sl, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sl.Close()
+			feed, err := net.Dial("tcp", sl.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer feed.Close()
+			src, err := sl.Accept()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer src.Close()
+			go func() {
+				msg := make([]byte, size)
+				for range b.N {
+					if _, err := feed.Write(msg); err != nil {
+						return
+					}
+				}
+			}()
+			done := make(chan int64, 1)
+			go func() {
+				n, _ := io.CopyN(io.Discard, readerOnly{c}, int64(b.N)*size)
+				done <- n
+			}()
+			b.SetBytes(size)
+			b.ResetTimer()
+			n, err := srv.(io.ReaderFrom).ReadFrom(io.LimitReader(src, int64(b.N)*size))
+			if err != nil || n != int64(b.N)*size {
+				b.Fatalf("ReadFrom: %d, %v", n, err)
+			}
+			if n := <-done; n != int64(b.N)*size {
+				b.Fatalf("client read %d bytes, want %d", n, int64(b.N)*size)
+			}
+		})
+	}
+}

@@ -45,13 +45,12 @@
 // Send: one send is in flight per connection; bytes written meanwhile are
 // coalesced into the next one. The memory a send points at is kept by the
 // connection until its completion. Short sends are resent; -EAGAIN waits
-// for POLLOUT through the ring. SendFile (ReadFrom) from a regular file
-// calls sendfile(2) on the caller's goroutine and waits for POLLOUT
-// through the ring in the connection's send slot when the socket is full;
-// from a stream socket it uses that slot for IORING_OP_SPLICE operations,
-// one at a time, socket → pipe → socket. Either way the bytes never pass
-// through user space. (Splicing regular files on the ring measured 12×
-// slower: io_uring hands such splices to its worker threads.)
+// for POLLOUT through the ring. SendFile (ReadFrom) calls sendfile(2) (from
+// a regular file) or splice(2) (from a stream socket, through a pipe) on
+// the caller's goroutine, and waits for POLLOUT through the ring in the
+// connection's send slot when the socket is full; the bytes never pass
+// through user space. (Splices on the ring measured up to 12× slower:
+// io_uring hands them to its worker threads; see sendfile.go.)
 //
 // Connect (Dial): IORING_OP_CONNECT on a loop picked round-robin; the
 // kernel waits for the handshake, a context that ends first cancels the

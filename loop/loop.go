@@ -34,7 +34,6 @@ type Loop struct {
 	waker wake.Carrier
 	sig   wake.Signal
 	cq    *cqView
-	pipes pipeCache       // empty pipes kept for SendFile
 	sleep *wake.Handle    // the eventfd registered with the ring, which the loop goroutine sleeps on
 	evfd  *os.File        // a dup of sleep's fd, parked on in Go's netpoller
 	evrc  syscall.RawConn // evfd's raw conn
@@ -113,9 +112,9 @@ type conn struct {
 
 	recvArmed, recvCancelled bool
 	sendArmed, sendCancelled bool
-	sendOp                   udOp   // udSend, udPollOut or a splice while sendArmed
-	flying                   []byte // memory the in-flight send points at
-	splice                   *spliceJob
+	sendOp                   udOp          // udSend, udPollOut or a splice while sendArmed
+	flying                   []byte        // memory the in-flight send points at
+	waiting                  *writableWait // a SendFile's wait for room, in the send slot
 	starved                  bool
 	drained                  bool // the last receive left the socket empty
 	closing, aborting        bool
@@ -216,7 +215,6 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 // release frees what newLoop acquired. The ring must have no operation in
 // flight that points at Go memory.
 func (l *Loop) release() {
-	l.pipes.close()
 	if l.poll != nil {
 		_ = l.poll.Close()
 	}
@@ -457,10 +455,10 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 		l.completeAccept(gen, slot, res, flags)
 	case udRecv:
 		l.completeRecv(l.lookup(gen, slot), res, flags)
-	case udSend, udPollOut, udSpliceIn, udSpliceOut, udPollIn:
+	case udSend, udPollOut:
 		c := l.lookup(gen, slot)
-		if c != nil && c.splice != nil {
-			l.completeSplice(c, op, res)
+		if c != nil && c.waiting != nil {
+			l.completeWritableWait(c, res)
 		} else {
 			l.completeSend(c, op, res)
 		}
@@ -668,10 +666,10 @@ func (l *Loop) progressClose(c *conn) {
 		return
 	}
 	l.cancelRecv(c)
-	if c.splice != nil {
+	if c.waiting != nil {
 		// Close interrupts a SendFile, as closing the fd interrupts
 		// sendfile(2) with net.
-		l.cancelSplice(c, c.splice, stream.ErrClosed)
+		l.cancelWritableWait(c, c.waiting, stream.ErrClosed)
 	}
 	if c.aborting && c.sendArmed && !c.sendCancelled {
 		l.prepCancel(c.ud(c.sendOp))

@@ -19,10 +19,8 @@ const (
 	opAsyncCancel = 14
 	opConnect     = 16
 	opRead        = 22
-	opWrite       = 23
 	opSend        = 26
 	opRecv        = 27
-	opSplice      = 30
 
 	sqeBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT
 
@@ -50,10 +48,8 @@ var requiredOps = []struct {
 	{opAsyncCancel, "ASYNC_CANCEL"},
 	{opConnect, "CONNECT"},
 	{opRead, "READ"},
-	{opWrite, "WRITE"},
 	{opSend, "SEND"},
 	{opRecv, "RECV"},
-	{opSplice, "SPLICE"},
 }
 
 // ErrUnsupported wraps the reason the kernel cannot run the loop.
@@ -86,9 +82,6 @@ const (
 	udPollOut
 	udCancel
 	udConnect
-	udSpliceIn  // file to pipe
-	udSpliceOut // pipe to socket
-	udPollIn    // a splice's source socket became readable
 )
 
 func packUD(op udOp, gen, slot uint32) uint64 {
@@ -162,27 +155,6 @@ func (l *Loop) prepConnect(fd int, addr unsafe.Pointer, addrLen uint32, ud uint6
 	e.Fd = int32(fd)
 	e.Addr = uint64(uintptr(addr))
 	e.Off = uint64(addrLen)
-	e.UserData = ud
-}
-
-// prepSplice queues a splice of n bytes from in to out, at their current
-// positions (one of them must be a pipe).
-func (l *Loop) prepSplice(in, out, n int, ud uint64) {
-	e := l.sqe()
-	e.OpCode = opSplice
-	e.Fd = int32(out)
-	e.Off = ^uint64(0)  // off_out: none
-	e.Addr = ^uint64(0) // off_in: none
-	e.Len = uint32(n)
-	e.SpliceFdIn = int32(in)
-	e.UserData = ud
-}
-
-func (l *Loop) prepPollIn(fd int, ud uint64) {
-	e := l.sqe()
-	e.OpCode = opPollAdd
-	e.Fd = int32(fd)
-	e.OpcodeFlags = unix.POLLIN
 	e.UserData = ud
 }
 

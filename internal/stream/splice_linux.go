@@ -1,23 +1,23 @@
 //go:build linux
 
-package fallback
+package stream
 
-import (
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // spliceChunk bounds one splice from the source socket into the pipe.
 const spliceChunk = 1 << 20
 
-// spliceFrom moves up to n bytes (n < 0: to the end) from stream socket
-// src to the connection through a pipe with splice(2), never through user
-// space. When src has nothing to read it returns EAGAIN with the pipe
-// empty, and the caller waits for src to become readable (the net package
-// does, honouring src's read deadline) and calls again. When the
-// connection's socket is full it waits for the writable edge through the
-// loop. Bytes still in the pipe when the write deadline or Close ends the
-// transfer are lost with the error, as with net's splice.
-func (c *conn) spliceFrom(src int, n int64) (written int64, err error) {
+// spliceFrom moves up to n bytes (n < 0: to the end) from stream socket src
+// to the stream's socket through a pipe with splice(2) on the calling
+// goroutine, never through user space. When src has nothing to read it
+// returns EAGAIN with the pipe empty, and the caller waits for src to
+// become readable (the net package does, honouring src's read deadline) and
+// calls again. When the stream's socket is full it calls waitWritable (the
+// backend's wait for room, which ends with the write deadline or Close).
+// moved is told the bytes of every splice out. Bytes still in the pipe when
+// the write deadline or Close ends the transfer are lost with the error, as
+// with net's splice. The caller holds LockSend.
+func (s *Stream) spliceFrom(src int, n int64, waitWritable func() error, moved func(int)) (written int64, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return 0, err
@@ -42,14 +42,14 @@ func (c *conn) spliceFrom(src int, n int64) (written int64, err error) {
 		for inPipe := int(k); inPipe > 0; {
 			var m int64
 			var serr error
-			if err := c.s.WithFD(func(sfd int) error {
+			if err := s.WithFD(func(sfd int) error {
 				m, serr = unix.Splice(p[0], nil, sfd, nil, inPipe, flags)
 				return nil
 			}); err != nil {
 				return written, err
 			}
 			if m > 0 {
-				c.l.stats.ZeroCopyBytes.Add(uint64(m))
+				moved(int(m))
 				inPipe -= int(m)
 				written += m
 				if n > 0 {
@@ -59,7 +59,7 @@ func (c *conn) spliceFrom(src int, n int64) (written int64, err error) {
 			switch serr {
 			case nil, unix.EINTR:
 			case unix.EAGAIN:
-				if err := c.waitWritable(); err != nil {
+				if err := waitWritable(); err != nil {
 					return written, err
 				}
 			default:
