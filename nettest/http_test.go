@@ -147,9 +147,16 @@ func TestHTTPManyClients(t *testing.T) {
 			errs = append(errs, err)
 		}
 		require.Empty(t, errs, "%d of %d clients failed; first: %v", len(errs), clients, errors.Join(errs[:min(5, len(errs))]...))
+		// Each client should keep its one connection alive. http.Transport
+		// itself gives up on reusing a connection whose request write its
+		// writeLoop has not confirmed within 50 ms (maxWriteWaitBeforeConnReuse)
+		// and dials again: with 1000 clients on two CPUs that happens now
+		// and then (seen once: 1001 connections on the poll backend). Broken
+		// keep-alive would show as up to 3000.
 		n := 0
 		conns.Range(func(any, any) bool { n++; return true })
-		assert.Equal(t, clients, n, "server connections (each client should keep its one alive)")
+		assert.GreaterOrEqual(t, n, clients, "server connections")
+		assert.LessOrEqual(t, n, clients+clients/100, "server connections: each client should keep its one alive")
 	})
 }
 
