@@ -182,29 +182,49 @@ func BenchmarkBulkRecv(b *testing.B) {
 	}
 }
 
+// connPair returns a connection accepted from listen's listener and its
+// net.Dial peer; both are closed when b ends.
+func connPair(b *testing.B, listen func() (net.Listener, error)) (srv, peer net.Conn) {
+	ln, err := listen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err = ln.Accept()
+	if err != nil {
+		peer.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close(); peer.Close() })
+	return srv, peer
+}
+
+// drain reads c until its end, or n bytes if n >= 0, and then sends how
+// many it read.
+func drain(c net.Conn, n int64) <-chan int64 {
+	done := make(chan int64, 1)
+	go func() {
+		var r io.Reader = readerOnly{c}
+		if n >= 0 {
+			r = io.LimitReader(r, n)
+		}
+		got, _ := io.CopyBuffer(io.Discard, r, make([]byte, 32<<10))
+		done <- got
+	}()
+	return done
+}
+
 // BenchmarkBulkSend streams 1 MiB writes from the server to a net.Dial
 // client: the send path in bulk.
 func BenchmarkBulkSend(b *testing.B) {
 	for _, s := range servers {
 		b.Run("server="+s.name, func(b *testing.B) {
-			ln, err := s.listen()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ln.Close()
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv, err := ln.Accept()
-			if err != nil {
-				b.Fatal(err)
-			}
-			done := make(chan int64, 1)
-			go func() {
-				n, _ := io.CopyBuffer(io.Discard, readerOnly{c}, make([]byte, 32<<10))
-				done <- n
-			}()
+			srv, c := connPair(b, s.listen)
+			done := drain(c, -1)
 			chunk := make([]byte, 1<<20)
 			b.SetBytes(int64(len(chunk)))
 			b.ResetTimer()
@@ -217,14 +237,14 @@ func BenchmarkBulkSend(b *testing.B) {
 			if n := <-done; n != int64(b.N)*int64(len(chunk)) {
 				b.Fatalf("client read %d bytes, want %d", n, int64(b.N)*int64(len(chunk)))
 			}
-			c.Close()
 		})
 	}
 }
 
 // BenchmarkSendFile has the server send a file with ReadFrom (as
-// http.ServeFile does) to a net.Dial client: sendfile(2) for the stdlib,
-// splices on the ring for ringnet. A small file measures the cost per call.
+// http.ServeFile does) to a net.Dial client: sendfile(2) on both, ringnet
+// waiting for room through its loop. A small file measures the cost per
+// call.
 func BenchmarkSendFile(b *testing.B) {
 	for _, size := range []int{16 << 10, 1 << 20} {
 		f, err := os.CreateTemp(b.TempDir(), "src")
@@ -236,24 +256,8 @@ func BenchmarkSendFile(b *testing.B) {
 		}
 		for _, s := range servers {
 			b.Run(fmt.Sprintf("size=%dKiB/server=%s", size>>10, s.name), func(b *testing.B) {
-				ln, err := s.listen()
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer ln.Close()
-				c, err := net.Dial("tcp", ln.Addr().String())
-				if err != nil {
-					b.Fatal(err)
-				}
-				srv, err := ln.Accept()
-				if err != nil {
-					b.Fatal(err)
-				}
-				done := make(chan int64, 1)
-				go func() {
-					n, _ := io.CopyBuffer(io.Discard, readerOnly{c}, make([]byte, 32<<10))
-					done <- n
-				}()
+				srv, c := connPair(b, s.listen)
+				done := drain(c, -1)
 				b.SetBytes(int64(size))
 				b.ResetTimer()
 				for range b.N {
@@ -268,7 +272,6 @@ func BenchmarkSendFile(b *testing.B) {
 				if n := <-done; n != int64(b.N)*int64(size) {
 					b.Fatalf("client read %d bytes, want %d", n, int64(b.N)*int64(size))
 				}
-				c.Close()
 			})
 		}
 		f.Close()
@@ -277,43 +280,16 @@ func BenchmarkSendFile(b *testing.B) {
 
 // BenchmarkSpliceFrom has the server copy a stream from another TCP
 // connection with ReadFrom (as a proxy's io.Copy does) to a net.Dial
-// client: splice(2) for the stdlib, splices on the ring for ringnet. Each
-// op moves one 64 KiB message that the source's peer wrote.
+// client: splice(2) through a pipe on both, ringnet waiting for room
+// through its loop. Each op moves one 64 KiB message that the source's
+// peer wrote.
 func BenchmarkSpliceFrom(b *testing.B) {
 	const size = 64 << 10
 	for _, s := range servers {
 		b.Run("server="+s.name, func(b *testing.B) {
-			ln, err := s.listen()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ln.Close()
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			srv, err := ln.Accept()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
+			srv, c := connPair(b, s.listen)
 			// The source: a stdlib TCP connection whose peer feeds it.
-			sl, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sl.Close()
-			feed, err := net.Dial("tcp", sl.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer feed.Close()
-			src, err := sl.Accept()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer src.Close()
+			src, feed := connPair(b, func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") })
 			go func() {
 				msg := make([]byte, size)
 				for range b.N {
@@ -322,19 +298,15 @@ func BenchmarkSpliceFrom(b *testing.B) {
 					}
 				}
 			}()
-			done := make(chan int64, 1)
-			go func() {
-				n, _ := io.CopyN(io.Discard, readerOnly{c}, int64(b.N)*size)
-				done <- n
-			}()
+			total := int64(b.N) * size
+			done := drain(c, total)
 			b.SetBytes(size)
 			b.ResetTimer()
-			n, err := srv.(io.ReaderFrom).ReadFrom(io.LimitReader(src, int64(b.N)*size))
-			if err != nil || n != int64(b.N)*size {
+			if n, err := srv.(io.ReaderFrom).ReadFrom(io.LimitReader(src, total)); err != nil || n != total {
 				b.Fatalf("ReadFrom: %d, %v", n, err)
 			}
-			if n := <-done; n != int64(b.N)*size {
-				b.Fatalf("client read %d bytes, want %d", n, int64(b.N)*size)
+			if n := <-done; n != total {
+				b.Fatalf("client read %d bytes, want %d", n, total)
 			}
 		})
 	}
