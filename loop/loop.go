@@ -112,7 +112,7 @@ type conn struct {
 
 	recvArmed, recvCancelled bool
 	sendArmed, sendCancelled bool
-	sendOp                   udOp          // udSend, udPollOut or a splice while sendArmed
+	sendOp                   udOp          // udSend or udPollOut while sendArmed
 	flying                   []byte        // memory the in-flight send points at
 	waiting                  *writableWait // a SendFile's wait for room, in the send slot
 	starved                  bool

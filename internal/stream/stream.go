@@ -477,7 +477,8 @@ func (s *Stream) SetReadDeadline(t time.Time) {
 	}
 }
 
-// SetWriteDeadline sets the write deadline; a blocked Write re-evaluates it at once.
+// SetWriteDeadline sets the write deadline; a blocked Write re-evaluates it
+// at once. As with SetReadDeadline, only a new deadline wakes it.
 func (s *Stream) SetWriteDeadline(t time.Time) {
 	d := unixNano(t)
 	if old := s.wdl.Swap(d); d != 0 && d != old {
