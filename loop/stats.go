@@ -16,7 +16,7 @@ type Stats struct {
 	Accepts       atomic.Uint64 // connections accepted
 	AcceptErrors  atomic.Uint64 // accepts that failed (EMFILE...)
 	Connects      atomic.Uint64 // IORING_OP_CONNECT operations submitted
-	ZeroCopyBytes atomic.Uint64 // ReadFrom bytes spliced from a pipe to a socket
+	ZeroCopyBytes atomic.Uint64 // ReadFrom bytes sent with sendfile(2) or splice(2)
 	SQEs          atomic.Uint64 // submission entries submitted
 	CQEs          atomic.Uint64 // completions reaped
 	Enters        atomic.Uint64 // io_uring_enter calls

@@ -93,7 +93,7 @@ type Stats struct {
 	Accepts        uint64 // connections accepted
 	AcceptErrors   uint64 // accepts that failed (EMFILE...)
 	Connects       uint64 // outgoing connects the loop carried out (dials)
-	ZeroCopyBytes  uint64 // bytes ReadFrom moved to sockets without user-space copies (io_uring: splices on the ring; poll: sendfile/splice)
+	ZeroCopyBytes  uint64 // bytes ReadFrom moved to sockets without user-space copies (sendfile(2) or splice(2))
 	SQEs           uint64 // io_uring submission entries submitted
 	CQEs           uint64 // io_uring completions reaped
 	Enters         uint64 // io_uring_enter calls
