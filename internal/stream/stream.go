@@ -4,10 +4,12 @@
 // readiness polling).
 //
 // It owns the receive queue, the send queue, the deadlines and the blocking
-// of user goroutines. It never makes a system call on the socket and never
-// touches a ring: the loop that drives a Stream is told what to do through
-// the Kicker it registered, and reports back through the Deliver*/Send*
-// methods. The file descriptor is held here only so that user-side socket
+// of user goroutines, and the sends a user goroutine makes itself: a Write
+// that finds its loop asleep sends with send(2), and SendFrom moves a file
+// or a socket's bytes with sendfile(2) or splice(2). It never touches a
+// ring: the loop that drives a Stream is told what to do through the Kicker
+// it registered, and reports back through the Deliver*/Send* methods. The
+// file descriptor is held here so that those sends, user-side socket
 // options and the loop's final close cannot race (see WithFD and ReleaseFD).
 package stream
 
