@@ -106,8 +106,10 @@ type Stream struct {
 	mu      sync.Mutex // guards everything below
 	rbuf    []byte     // received, unread bytes are rbuf[roff:]
 	roff    int
-	rerr    error // io.EOF or a syscall.Errno, reported once rbuf is drained
-	rpaused bool  // the loop stopped receiving at the high-water mark
+	rerr    error  // io.EOF or a syscall.Errno, reported once rbuf is drained
+	rpaused bool   // the loop stopped receiving at the high-water mark
+	rwant   []byte // a waiting reader's buffer, which Deliver fills instead of rbuf
+	rgot    int    // bytes Deliver put into rwant; the reader returns them first
 
 	wpend   []byte // bytes written but not yet handed to the loop
 	wfly    []byte // bytes the loop is sending; wfly[woff:] are unsent
@@ -249,7 +251,21 @@ func (s *Stream) Read(p []byte) (int, error) {
 				continue
 			}
 		}
+		// Wait, offering p to the loop: the next bytes it receives are
+		// copied straight into p instead of into the queue (Deliver).
+		s.mu.Lock()
+		if s.roff == len(s.rbuf) && s.rerr == nil {
+			s.rwant = p
+		}
+		s.mu.Unlock()
 		wait(s.rwake, &s.rdl, &s.rtimer)
+		s.mu.Lock()
+		n := s.rgot
+		s.rwant, s.rgot = nil, 0
+		s.mu.Unlock()
+		if n > 0 {
+			return n, nil
+		}
 	}
 }
 
@@ -625,11 +641,23 @@ func (s *Stream) ReleaseFD() (fd int, reset bool) {
 
 // --- loop side -------------------------------------------------------------
 
-// Deliver appends received bytes. It reports whether the loop should stop
-// receiving because the unread bytes passed the high-water mark; the
-// stream then counts as paused until a reader drains it (ReqResume).
+// Deliver appends received bytes, or copies them straight into the buffer
+// of a reader that waits for them (one copy instead of two). It reports
+// whether the loop should stop receiving because the unread bytes passed
+// the high-water mark; the stream then counts as paused until a reader
+// drains it (ReqResume).
 func (s *Stream) Deliver(b []byte) (pause bool) {
 	s.mu.Lock()
+	if s.rwant != nil && s.roff == len(s.rbuf) {
+		// A reader waits with its buffer: fill it, queue the rest.
+		s.rgot = copy(s.rwant, b)
+		s.rwant = nil
+		if b = b[s.rgot:]; len(b) == 0 {
+			s.mu.Unlock()
+			poke(s.rwake)
+			return false
+		}
+	}
 	if s.roff > 0 && cap(s.rbuf)-len(s.rbuf) < len(b) {
 		// Reuse the space already read rather than grow: a reader that
 		// keeps up but never drains the queue to empty would otherwise

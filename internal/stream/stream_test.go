@@ -232,6 +232,56 @@ func TestDeadlineChangesWhileBlocked(t *testing.T) {
 	}
 }
 
+// waitingReader starts a Read of a size-byte buffer and returns once it
+// waits with that buffer offered to Deliver.
+func waitingReader(t *testing.T, s *Stream, size int) <-chan []byte {
+	t.Helper()
+	got := make(chan []byte, 1)
+	go func() {
+		p := make([]byte, size)
+		n, err := s.Read(p)
+		assert.NoError(t, err)
+		got <- p[:n]
+	}()
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.rwant != nil
+	}, 2*time.Second, time.Millisecond)
+	return got
+}
+
+// TestDeliverIntoWaitingReader: bytes that arrive while a reader waits go
+// straight into its buffer; what does not fit is queued, in order.
+func TestDeliverIntoWaitingReader(t *testing.T) {
+	s, _ := newTest()
+	got := waitingReader(t, s, 4)
+	assert.False(t, s.Deliver([]byte("abcdefgh")))
+	s.mu.Lock()
+	queued := string(s.rbuf[s.roff:])
+	total := len(s.rbuf)
+	s.mu.Unlock()
+	assert.Equal(t, "efgh", queued)
+	assert.Equal(t, 4, total, "the reader's bytes went through the queue")
+	assert.Equal(t, "abcd", string(<-got))
+
+	p := make([]byte, 8)
+	n, err := s.Read(p)
+	require.NoError(t, err)
+	assert.Equal(t, "efgh", string(p[:n]))
+
+	// A second delivery before the reader has run is queued behind the
+	// first, which the reader returns first.
+	got = waitingReader(t, s, 8)
+	s.Deliver([]byte("12"))
+	s.Deliver([]byte("34"))
+	assert.Equal(t, "12", string(<-got))
+	n, err = s.Read(p)
+	require.NoError(t, err)
+	assert.Equal(t, "34", string(p[:n]))
+	require.NoError(t, s.Close())
+}
+
 // TestClearingDeadlineWakesNobody: clearing or re-setting a deadline leaves
 // no token that would wake the next blocking Read or Write for nothing.
 func TestClearingDeadlineWakesNobody(t *testing.T) {
