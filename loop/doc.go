@@ -16,8 +16,9 @@
 // Accept: every loop keeps a multishot accept armed on a listening socket;
 // the loop that gets a connection hands it round-robin to a loop, which
 // keeps one receive armed for it. Receive completions pick a buffer from
-// the loop's provided-buffer ring; the bytes are copied into the
-// connection's queue and the buffer goes back to the ring at once, so an
+// the loop's provided-buffer ring; the bytes are copied into the buffer of
+// a reader that waits for them, or else into the connection's queue
+// (stream.Deliver), and the buffer goes back to the ring at once, so an
 // idle connection holds no receive buffer. A connection whose unread bytes
 // pass a high-water mark is not re-armed until its reader drains it; a
 // receive that finds the buffer ring empty (ENOBUFS) is re-armed after the
