@@ -236,9 +236,14 @@ func (s *Stream) Read(p []byte) (int, error) {
 			// and later receives see the end of the stream.
 			s.rerr = io.EOF
 		}
+		// A reader that waits offers p to the loop: the next bytes it
+		// receives are copied straight into p instead of into the queue
+		// (Deliver). One that leads reaps them itself, through the queue.
 		lead := err == nil && s.rdl.Load() == 0 && s.ld != nil
 		if lead {
 			s.leading.Store(true)
+		} else if err == nil {
+			s.rwant = p
 		}
 		s.mu.Unlock()
 		if err != nil {
@@ -250,14 +255,12 @@ func (s *Stream) Read(p []byte) (int, error) {
 			if led {
 				continue
 			}
+			s.mu.Lock()
+			if s.roff == len(s.rbuf) && s.rerr == nil {
+				s.rwant = p
+			}
+			s.mu.Unlock()
 		}
-		// Wait, offering p to the loop: the next bytes it receives are
-		// copied straight into p instead of into the queue (Deliver).
-		s.mu.Lock()
-		if s.roff == len(s.rbuf) && s.rerr == nil {
-			s.rwant = p
-		}
-		s.mu.Unlock()
 		wait(s.rwake, &s.rdl, &s.rtimer)
 		s.mu.Lock()
 		n := s.rgot
