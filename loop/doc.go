@@ -50,8 +50,9 @@
 // a regular file) or splice(2) (from a stream socket, through a pipe) on
 // the caller's goroutine, and waits for POLLOUT through the ring in the
 // connection's send slot when the socket is full; the bytes never pass
-// through user space. (Splices on the ring measured up to 12× slower:
-// io_uring hands them to its worker threads; see sendfile.go.)
+// through user space. (Splices on the ring were far slower, 154.8 µs
+// against sendfile(2)'s 10.6 µs for a 16 KiB file: io_uring hands them to
+// its worker threads; see sendfile.go.)
 //
 // Connect (Dial): IORING_OP_CONNECT on a loop picked round-robin; the
 // kernel waits for the handshake, a context that ends first cancels the

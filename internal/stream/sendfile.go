@@ -16,9 +16,9 @@ const sendfileChunk = 4 << 20
 
 // SendFrom sends n bytes (n < 0: to the end) of src to the stream's socket
 // on the calling goroutine without passing them through user space: from a
-// regular file with SendFileFrom, from a stream socket with splice(2)
-// (spliceFrom, Linux only). Other kinds of src get EINVAL, and the caller
-// copies. When the socket is full it calls waitWritable (the backend's
+// regular file with sendfile(2) (sendFileFrom), from a stream socket with
+// splice(2) (spliceFrom, Linux only). Other kinds of src get EINVAL, and
+// the caller copies. When the socket is full it calls waitWritable (the backend's
 // wait for room, which ends with the write deadline or Close); moved is
 // told the bytes of every call. The caller holds LockSend.
 func (s *Stream) SendFrom(src int, n int64, waitWritable func() error, moved func(int)) (int64, error) {
@@ -28,7 +28,7 @@ func (s *Stream) SendFrom(src int, n int64, waitWritable func() error, moved fun
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		return s.SendFileFrom(src, n, waitWritable, moved)
+		return s.sendFileFrom(src, n, waitWritable, moved)
 	case unix.S_IFSOCK:
 		return s.spliceFrom(src, n, waitWritable, moved)
 	default:
@@ -36,13 +36,13 @@ func (s *Stream) SendFrom(src int, n int64, waitWritable func() error, moved fun
 	}
 }
 
-// SendFileFrom sends n bytes (n < 0: to the end) of regular file src, from
+// sendFileFrom sends n bytes (n < 0: to the end) of regular file src, from
 // its offset, to the stream's socket with sendfile(2) on the calling
 // goroutine, and leaves the file offset just past the bytes sent. When the
 // socket is full it calls waitWritable (the backend's wait for room, which
 // ends with the write deadline or Close) and goes on. moved is told the
 // bytes of every call. The caller holds LockSend.
-func (s *Stream) SendFileFrom(src int, n int64, waitWritable func() error, moved func(int)) (written int64, err error) {
+func (s *Stream) sendFileFrom(src int, n int64, waitWritable func() error, moved func(int)) (written int64, err error) {
 	// Linux's sendfile reads from the file's own offset and advances it
 	// (a nil offset). The BSDs' neither takes nor advances it: pass it
 	// explicitly, and set the file's at the end.
