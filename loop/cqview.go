@@ -69,10 +69,10 @@ func (v *cqView) ready() bool {
 // then finds the queue empty (ready) cannot miss a completion, because the
 // kernel stores a CQE's tail before it reads the flag, with a full barrier
 // in between. In Linux 6.x that barrier is the wait-queue check
-// (wq_has_sleeper) of io_poll_wq_wake, which __io_commit_cqring_flush
-// calls before io_eventfd_signal whenever the ring fd has been polled —
-// and it is from the start: the loop's dup of it is registered with Go's
-// netpoller when the loop is made.
+// (wq_has_sleeper, an smp_mb) of io_poll_wq_wake, which
+// __io_commit_cqring_flush calls before io_eventfd_signal whenever the
+// ring's poll_activated is set — which io_uring_create does at once for a
+// ring without DEFER_TASKRUN, as ours are.
 func (v *cqView) signalEventfd(on bool) {
 	f := atomic.LoadUint32(v.flags) // only the application writes this word
 	if on {

@@ -76,62 +76,45 @@
 // completion, and the loop sleeps by waiting for completions: it parks in
 // Go's netpoller on a second eventfd, registered with the ring
 // (IORING_REGISTER_EVENTFD), which the kernel signals when it posts a
-// completion. A sleeping loop holds no thread. Blocking a thread in
+// completion. While the loop runs, that signalling is switched off with
+// IORING_CQ_EVENTFD_DISABLED in the CQ ring's flags word (a store, no
+// system call), and the loop re-checks the completion queue after turning
+// it back on (see cqView.signalEventfd for why no completion is missed). A
+// sleeping loop holds no thread. Blocking a thread in
 // io_uring_enter(GETEVENTS) instead measured the same on the
 // one-connection ping-pong (BenchmarkPingPong, 25–48 µs per round trip
 // either way in one run, against 13–20 µs for the stdlib) and holds a
-// thread per loop, so the netpoller won. The same held for a leading
-// reader (below) waiting in io_uring_enter on its own thread: +180 % per
-// in-process round trip, two context switches where the netpoller, running
-// client and server goroutines on one thread, needs none.
+// thread per loop, so the netpoller won (a later retry, docs/bench.md:
+// fewer system calls, less throughput from 50 connections up).
 //
-// # One connection: the reader does the loop's work
+// # One connection: its reader receives itself
 //
-// The loop's work (draining the queue, submitting, reaping) is guarded by
-// a mutex, the pass, which the loop goroutine holds except while it
-// sleeps. A Read that must block on a loop serving one connection takes
-// the pass instead of waiting to be woken (stream.Leader): it parks in the
-// netpoller on (a dup of) the ring fd, which polls readable when the
-// completion queue is not empty, and handles the completions itself — its
-// own bytes among them — then returns them. The stdlib's reader is woken
-// by the netpoller when its socket has data; this one is woken by the
-// netpoller when its ring has a completion: one goroutine, one wake-up,
-// as with net. Meanwhile the ring must not wake the sleeping loop
-// goroutine: its eventfd's signalling is switched off with
-// IORING_CQ_EVENTFD_DISABLED in the CQ ring's flags word (a store, no
-// system call) while anyone holds the pass, and on again by whoever gives
-// the pass back, who then re-checks the completion queue. That re-check
-// closes the race with a completion posted meanwhile: the kernel publishes
-// a CQE's tail before it reads the flag, with a full barrier in between
-// (see cqView.signalEventfd), and Go's atomic store and load are
-// sequentially consistent. A reader that gives the pass back
-// with work pending (a completion, a post, a stop) writes the loop's
-// eventfd; the steady state writes nothing. Close and SetReadDeadline
-// interrupt a leading reader with a past deadline on the ring fd's
-// os.File: no system call.
+// A loop with a single connection hands the connection's receiving
+// to its reader (updateSolo, stream.StartSolo): Read calls read(2) on its
+// own goroutine and, when the socket is empty, waits for it in Go's
+// netpoller on a dup of the socket, exactly as a reader of a net.Conn
+// does. No receive is armed on the ring for that connection meanwhile.
+// When a second connection arrives, the loop takes receiving back
+// (stream.StopSolo; a reader inside read(2) or its wait is interrupted
+// and hands it back first), so the loop and a reader never receive at
+// the same time and no byte can be reordered between them. When the
+// connections drop to one again, the survivor goes solo.
 //
-// Measured with BenchmarkPingPong (go test -run '^$' -bench PingPong -count
-// 8, benchstat -col /server), 2026-11-26: +28 % over the stdlib before (the
-// loop goroutine received the bytes and woke the reader, which parked on an
-// eventfd of its own that the loop wrote with an IORING_OP_WRITE), +14 %
-// with the reader leading. Two more cuts on that path took it to +10.3 %
-// (13.44 vs 14.82 µs, n=8, ±1 %; later runs of the same code, noisier:
-// +12.9 %, then +7.1 % (n=6) and +14.1 % (n=10) ten minutes apart):
-// re-armed receives carry IORING_RECVSEND_POLL_FIRST when the last one left
-// the socket empty (IORING_CQE_F_SOCK_NONEMPTY clear), skipping a receive
-// attempt that could only fail with EAGAIN (+14.0 % → +11.5 %), and a
-// direct write uses send(2) rather than sendmsg(2) (+12.4 % → +10.3 %, in
-// internal/stream). Under strace -f -c a round trip then makes 7.05 system
-// calls for client and server together, the stdlib 8.2: what remains is
-// io_uring's own kernel path (the receive's task work and the
-// io_uring_enter that re-arms it) costing more than the stdlib's two
-// read(2) calls. A multishot receive, which would need no re-arming, was
-// tried again with the reader leading and lost again (+153 %, a context
-// switch per round trip; +225 % armed by the leading reader itself): its
-// task work stays bound to the thread that armed it. net/http at c=1 (go run ./bench, wrk -c1, 3 repetitions) went
-// from 0.79× to 0.90× the stdlib; c=50 and c=256 did not move (0.86× →
-// 0.85×, 0.92× → 0.92×): with more than one connection per loop nobody
-// leads.
+// Why: one connection gives the ring nothing to batch, and its receive
+// path costs more per message than read(2). Each message through the ring
+// means arming a receive (an io_uring_enter; IORING_RECVSEND_POLL_FIRST
+// when the last one left the socket empty), a poll wake-up that queues
+// task work, the task work running the receive on the submitting thread
+// (through the signal path), a completion, and the ring's own wake-up of
+// whoever waits for it. Measured with BenchmarkPingPong (go test -run '^$'
+// -bench PingPong, 64-byte round trips in one process, benchstat -col
+// /server), 2026-11-26: the best ring design, in which the blocked reader
+// took over the loop's work and parked on the ring fd itself ("leading",
+// four earlier variants in docs/bench.md), stayed at +10 to +14 % over
+// the stdlib (13.38 vs 14.99 µs, n=15); solo receiving, in the same run,
+// +1.9 % (13.64 µs). Its cost is one more descriptor per solo connection
+// (the dup, closed with the socket). Sends are unchanged: a Write that
+// finds its loop asleep already sends with send(2) directly (below).
 //
 // Before sleeping, a pass that delivered bytes to two or more connections
 // yields (runtime.Gosched) so that their readers run first: the replies

@@ -8,10 +8,8 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/godzie44/go-uring/uring"
 	"golang.org/x/sys/unix"
@@ -37,22 +35,7 @@ type Loop struct {
 	sleep *wake.Handle    // the eventfd registered with the ring, which the loop goroutine sleeps on
 	evfd  *os.File        // a dup of sleep's fd, parked on in Go's netpoller
 	evrc  syscall.RawConn // evfd's raw conn
-	poll  *os.File        // a dup of the ring fd, which a leading reader parks on
-	rc    syscall.RawConn // poll's raw conn
 	done  chan struct{}   // closed when the goroutine has exited
-
-	// pass is the right to do the loop's work: the loop goroutine holds it
-	// except while it sleeps, and a reader that leads (Lead) holds it
-	// meanwhile. Every field marked "loop goroutine only" below belongs to
-	// whoever holds pass.
-	pass sync.Mutex
-	// wantLead is a conn whose reader found the pass taken; whoever gives
-	// the pass up next wakes that reader so that it tries again.
-	wantLead atomic.Pointer[conn]
-	// kicked is set by a reader that gives the pass back with work left
-	// that no completion will announce (posts it drained, a stop), before
-	// it writes the loop's eventfd.
-	kicked atomic.Bool
 
 	inbox inbox.Inbox[*conn] // conns with pending stream requests, and work posted by other goroutines
 
@@ -74,8 +57,7 @@ type Loop struct {
 	delivered int                // receives delivered since the loop last yielded or slept
 	waitFn    func(uintptr) bool // wait's callback, made once: a closure per sleep allocates
 	spins     int                // yields since the loop last found work (idleSpins)
-	leadFn    func(uintptr) bool // Lead's wait callback
-	leadReady func() bool        // the leading reader's
+	solo      *conn              // the only connection, whose reader receives (updateSolo)
 }
 
 // yieldAfter is how many receives one pass must deliver before the loop
@@ -99,7 +81,7 @@ const yieldAfter = 2
 // 0.69 -> 0.61 / 0.69 -> 0.44 / 0.48 -> 0.31 at c=50 / 256 / 1000,
 // throughput 0.76x -> 0.89x / 0.86x -> 0.93x / 0.93x -> 0.96x the stdlib
 // (4 spins: 0.79x / 0.88x / 0.97x; 64: 0.80x / 0.97x / 0.95x). One
-// connection does not spin: its reader leads (see lead).
+// connection does not spin: its reader receives itself (updateSolo).
 const idleSpins = 16
 
 // conn is the loop's side of one connection.
@@ -116,6 +98,7 @@ type conn struct {
 	flying                   []byte        // memory the in-flight send points at
 	waiting                  *writableWait // a SendFile's wait for room, in the send slot
 	starved                  bool
+	solo                     bool // the loop's only connection: its reader receives (updateSolo)
 	drained                  bool // the last receive left the socket empty
 	closing, aborting        bool
 	wantShutWr, shutWr       bool
@@ -131,15 +114,6 @@ func (c *conn) Kick(*stream.Stream) {
 // SendDirect implements stream.Kicker: writers send directly while the
 // loop sleeps, and hand their bytes to it while it runs.
 func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
-
-// Lead implements stream.Leader (see Loop.lead).
-func (c *conn) Lead(ready func() bool) bool { return c.l.lead(c, ready) }
-
-// Interrupt implements stream.Leader: a deadline in the past makes the
-// netpoller return a leading reader's wait at once.
-func (c *conn) Interrupt() { _ = c.l.poll.SetReadDeadline(aLongTimeAgo) }
-
-var aLongTimeAgo = time.Unix(1, 0)
 
 // lentry is a listening socket as one loop sees it.
 type lentry struct {
@@ -190,24 +164,11 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 	if err = registerCQEventfd(ring.Fd(), efd); err != nil {
 		return nil, err
 	}
-	pfd, err := unix.FcntlInt(uintptr(ring.Fd()), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	if err = unix.SetNonblock(pfd, true); err != nil {
-		_ = unix.Close(pfd)
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	l.poll = os.NewFile(uintptr(pfd), "io_uring")
-	if l.rc, err = l.poll.SyscallConn(); err != nil {
-		return nil, err
-	}
 	l.cqes = make([]*uring.CQEvent, 256)
 	// The loop's wait ends on what it waits for, not on a remembered
 	// edge: RawRead resets the poll descriptor's readiness before its
 	// first call, so a signal that came before the park is only seen here.
-	l.waitFn = func(uintptr) bool { return l.kicked.Load() || l.cq.ready() }
-	l.leadFn = func(uintptr) bool { return l.cq.ready() || l.leadReady() }
+	l.waitFn = func(uintptr) bool { return l.cq.ready() }
 	l.stats.Loop = id
 	return l, nil
 }
@@ -215,9 +176,6 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 // release frees what newLoop acquired. The ring must have no operation in
 // flight that points at Go memory.
 func (l *Loop) release() {
-	if l.poll != nil {
-		_ = l.poll.Close()
-	}
 	if l.evfd != nil {
 		_ = l.evfd.Close()
 	}
@@ -252,7 +210,6 @@ func (l *Loop) post(f func()) {
 
 func (l *Loop) run() {
 	defer close(l.done)
-	l.pass.Lock() // held for good after shutdown: nobody may lead a closed ring
 	l.prepWakeRead()
 	l.wakeArmed = true
 	for {
@@ -287,114 +244,25 @@ func (l *Loop) run() {
 		}
 		l.spins = 0
 		l.sig.PrepareSleep()
-		if l.inbox.Pending() || l.cq.ready() || !l.handOff() {
+		l.cq.signalEventfd(true)
+		if l.inbox.Pending() || l.cq.ready() {
+			l.cq.signalEventfd(false)
 			l.sig.CancelSleep()
 			continue
 		}
 		l.stats.Sleeps.Add(1)
 		l.wait()
-		l.pass.Lock()
 		l.cq.signalEventfd(false)
 		l.sig.Woke()
-	}
-}
-
-// handOff gives up the pass before the loop goroutine sleeps, with the
-// ring signalling the loop's eventfd on every completion. It reports false
-// (keeping the pass) if completions arrived before signalling was on.
-func (l *Loop) handOff() bool {
-	l.cq.signalEventfd(true)
-	if l.cq.ready() {
-		l.cq.signalEventfd(false)
-		return false
-	}
-	l.unlockPass()
-	return true
-}
-
-// unlockPass gives the pass up and wakes a reader that wanted it. The
-// reader stores wantLead before its last TryLock and the releaser loads it
-// after Unlock, so one of them sees the other.
-func (l *Loop) unlockPass() {
-	l.pass.Unlock()
-	if c := l.wantLead.Swap(nil); c != nil {
-		c.s.WakeReader()
 	}
 }
 
 // wait parks the loop goroutine in Go's netpoller on its eventfd, which
-// the ring signals when it posts a completion (while handOff's signalling
-// is on) and a reader that stops leading writes when it leaves work
-// behind. No thread is held while the loop sleeps. The eventfd's counter
-// is never read: every signal is a new edge for the edge-triggered
-// netpoller.
-func (l *Loop) wait() {
-	_ = l.evrc.Read(l.waitFn)
-	l.kicked.Store(false)
-}
-
-// lead does the loop's work on a reader's goroutine while the loop
-// goroutine sleeps (stream.Leader): the reader parks on the ring fd in
-// Go's netpoller, handles the completions itself (its own bytes among
-// them) and returns when ready reports true, with no goroutine but its own
-// woken. It returns false without doing anything when the loop goroutine
-// holds the pass or the loop serves more than one connection.
-func (l *Loop) lead(c *conn, ready func() bool) bool {
-	if l.stats.Conns.Load() > 1 {
-		return false
-	}
-	if !l.pass.TryLock() {
-		l.wantLead.Store(c)
-		if !l.pass.TryLock() {
-			return false // the holder wakes the reader when it lets go
-		}
-		l.wantLead.CompareAndSwap(c, nil)
-	}
-	// The loop goroutine sleeps (or is about to wait for the pass):
-	// completions now wake the reader, not it.
-	l.cq.signalEventfd(false)
-	l.sig.Woke()
-	l.stats.ReaderPasses.Add(1)
-	l.leadReady = ready
-	for {
-		l.drainPosted()
-		if l.stopping {
-			break
-		}
-		if l.queued > 0 {
-			l.submit()
-		}
-		if l.reap() > 0 || l.queued > 0 || l.inbox.Pending() {
-			continue
-		}
-		if ready() || l.stats.Conns.Load() > 1 {
-			break
-		}
-		l.sig.PrepareSleep()
-		if l.inbox.Pending() || l.cq.ready() {
-			l.sig.CancelSleep()
-			continue
-		}
-		if err := l.rc.Read(l.leadFn); err != nil {
-			// Interrupt: clear its deadline for the next wait.
-			_ = l.poll.SetReadDeadline(time.Time{})
-		}
-		l.sig.Woke()
-	}
-	l.leadReady = nil
-	l.delivered = 0
-	// Give the pass back to the sleeping loop goroutine. If work is
-	// left (completions, posts, a stop), write its eventfd.
-	l.sig.PrepareSleep()
-	l.cq.signalEventfd(true)
-	kick := l.stopping || l.inbox.Pending() || l.cq.ready()
-	l.unlockPass()
-	if kick {
-		l.kicked.Store(true)
-		l.sleep.Wake()
-	}
-	return true
-}
+// the ring signals when it posts a completion while the loop sleeps (the
+// signalling is switched off while it runs, see cqView.signalEventfd). No
+// thread is held while the loop sleeps. The eventfd's counter is never
+// read: every signal is a new edge for the edge-triggered netpoller.
+func (l *Loop) wait() { _ = l.evrc.Read(l.waitFn) }
 
 func (l *Loop) submit() {
 	n := l.queued
@@ -494,11 +362,45 @@ func (l *Loop) adopt(fd int) *stream.Stream {
 	}
 	c := &conn{l: l, fd: fd, slot: slot, gen: l.nextGen()}
 	c.s = stream.New(fd, c)
+	c.s.CountReceived(&l.stats.BytesIn)
 	l.conns[slot] = c
 	l.group.acquire()
 	l.stats.Conns.Add(1)
+	l.updateSolo()
 	l.armRecv(c)
 	return c.s
+}
+
+// updateSolo gives the receiving of a loop's only connection to its
+// reader (stream.StartSolo, through armRecv), and takes it back when a
+// second connection arrives: one connection has nothing to batch, and
+// read(2) on the reader's goroutine costs less per message than a receive
+// through the ring (see the package doc). Called whenever the number of
+// connections changes.
+func (l *Loop) updateSolo() {
+	if l.stats.Conns.Load() != 1 {
+		if c := l.solo; c != nil {
+			l.solo, c.solo = nil, false
+			if c.s.StopSolo() {
+				l.armRecv(c)
+			} // else its reader is receiving, and asks to resume when done
+		}
+		return
+	}
+	if l.solo != nil {
+		return
+	}
+	for _, c := range l.conns {
+		if c != nil && !c.closing {
+			l.solo, c.solo = c, true
+			l.stats.SoloHandoffs.Add(1)
+			// A receive in flight is cancelled; its completion re-arms,
+			// which hands over instead (armRecv).
+			l.cancelRecv(c)
+			l.armRecv(c)
+			return
+		}
+	}
 }
 
 var genCounter atomic.Uint32
@@ -510,6 +412,12 @@ func (c *conn) ud(op udOp) uint64 { return packUD(op, c.gen, c.slot) }
 func (l *Loop) armRecv(c *conn) {
 	if c.recvArmed || c.closing || c.starved || c.s.RecvEnded() || c.s.RecvPaused() {
 		return
+	}
+	if c.solo && c.s.StartSolo() {
+		return // the reader receives
+	}
+	if !c.s.LoopReceives() {
+		return // a solo reader gives receiving back (ReqResume) when it is done
 	}
 	l.prepRecv(c.fd, c.ud(udRecv), c.drained)
 	c.recvArmed, c.recvCancelled = true, false
@@ -702,6 +610,10 @@ func (l *Loop) progressClose(c *conn) {
 	l.conns[c.slot] = nil
 	l.freeConns = append(l.freeConns, c.slot)
 	l.stats.Conns.Add(-1)
+	if l.solo == c {
+		l.solo = nil
+	}
+	l.updateSolo()
 	l.group.release()
 }
 

@@ -8,8 +8,8 @@ import (
 	"github.com/ringnet/ringnet/internal/backend"
 )
 
-// Stats are one loop's counters. They are updated by the holder of the
-// loop's pass with atomic adds and may be read at any time.
+// Stats are one loop's counters. They are updated with atomic adds (by the
+// loop goroutine; BytesIn also by solo readers) and may be read at any time.
 type Stats struct {
 	Loop          int
 	Conns         atomic.Int64  // connections owned now
@@ -22,7 +22,7 @@ type Stats struct {
 	Enters        atomic.Uint64 // io_uring_enter calls
 	Sleeps        atomic.Uint64 // times the loop parked waiting for completions
 	Yields        atomic.Uint64 // times it let readers run before sleeping
-	ReaderPasses  atomic.Uint64 // times a reader led (Loop.lead)
+	SoloHandoffs  atomic.Uint64 // times the only connection's receiving went to its reader (updateSolo)
 	BytesIn       atomic.Uint64 // bytes received
 	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
 	NoBufs        atomic.Uint64 // receives that ran out of provided buffers
@@ -44,7 +44,7 @@ func (l *Loop) Stats() backend.Stats {
 		Enters:         l.stats.Enters.Load(),
 		Sleeps:         l.stats.Sleeps.Load(),
 		Yields:         l.stats.Yields.Load(),
-		ReaderPasses:   l.stats.ReaderPasses.Load(),
+		SoloHandoffs:   l.stats.SoloHandoffs.Load(),
 		WakesWritten:   w.Written,
 		WakesCoalesced: w.Coalesced,
 		BuffersInUse:   l.bufs.inUse.Load(),

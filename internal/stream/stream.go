@@ -45,27 +45,6 @@ type Kicker interface {
 	SendDirect() bool
 }
 
-// Leader is implemented by a Kicker whose loop lets a blocked reader do the
-// loop's work itself: instead of waiting for the loop goroutine to receive
-// its bytes and then wake it (two goroutine wake-ups per message), the
-// reader waits for the ring's completions in Go's netpoller and handles
-// them on its own goroutine, as a reader of a net.Conn waits for its
-// socket. Worth it when the loop serves one connection (latency); a loop
-// with many would have one reader doing every connection's work.
-type Leader interface {
-	// Lead runs the loop's work on the calling reader's goroutine,
-	// waiting for completions between passes, until ready reports true
-	// or leading no longer pays. It returns false at once, having done
-	// nothing, when the reader cannot lead now (the loop goroutine is
-	// running, or serves more than one connection): the reader then
-	// waits for the loop to wake it.
-	Lead(ready func() bool) bool
-	// Interrupt makes a Lead that waits for completions re-check ready
-	// (no system call). User goroutines call it after changing what
-	// ready reports (Close, SetReadDeadline).
-	Interrupt()
-}
-
 // Limits on buffered bytes. They bound the memory of a connection whose
 // peer or user does not keep up.
 const (
@@ -90,7 +69,6 @@ type Stream struct {
 	req    atomic.Uint32 // pending Req* bits; the loop swaps them to zero
 	closed atomic.Bool
 	kick   Kicker
-	ld     Leader // kick's, if it is one
 
 	rmu sync.Mutex // serialises readers: one waits at a time
 	wmu sync.Mutex // serialises writers: a Write's bytes stay contiguous
@@ -100,8 +78,10 @@ type Stream struct {
 	rtimer       *time.Timer // owned by the reader holding rmu
 	wtimer       *time.Timer // owned by the writer holding wmu
 
-	leading atomic.Bool // a reader is inside Leader.Lead
-	rready  func() bool // readReady, bound once
+	solo     atomic.Int32            // who receives: soloOff (the loop), soloOn, soloBusy, soloRevoked (the reader; solo.go)
+	noSolo   atomic.Bool             // solo receiving failed here once: the loop keeps receiving
+	soloFile atomic.Pointer[os.File] // the solo reader's dup of the socket, parked on in the netpoller
+	received *atomic.Uint64          // the loop's byte counter, for direct receives
 
 	mu      sync.Mutex // guards everything below
 	rbuf    []byte     // received, unread bytes are rbuf[roff:]
@@ -133,35 +113,15 @@ func New(fd int, k Kicker) *Stream {
 		rwake: make(chan struct{}, 1),
 		wwake: make(chan struct{}, 1),
 	}
-	s.ld, _ = k.(Leader)
-	s.rready = s.readReady
 	return s
-}
-
-// readReady reports whether a leading reader should stop leading and
-// re-check the stream.
-func (s *Stream) readReady() bool {
-	if s.closed.Load() || s.rdl.Load() != 0 {
-		return true
-	}
-	s.mu.Lock()
-	r := s.roff < len(s.rbuf) || s.rerr != nil
-	s.mu.Unlock()
-	return r
 }
 
 // wakeReader wakes a reader blocked in Read, on whichever it waits. It
 // runs on user goroutines (Close, SetReadDeadline).
 func (s *Stream) wakeReader() {
 	poke(s.rwake)
-	if s.leading.Load() {
-		s.ld.Interrupt()
-	}
+	s.interruptSolo()
 }
-
-// WakeReader wakes a reader that waits for the loop (not one that leads),
-// so that it re-checks the stream and may try to lead again.
-func (s *Stream) WakeReader() { poke(s.rwake) }
 
 // request records req bits and kicks the loop if none were pending.
 func (s *Stream) request(req uint32) {
@@ -227,6 +187,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 			if resume {
 				s.request(ReqResume)
 			}
+			raceAcquireIO()
 			return n, nil
 		}
 		err := s.rerr
@@ -236,30 +197,24 @@ func (s *Stream) Read(p []byte) (int, error) {
 			// and later receives see the end of the stream.
 			s.rerr = io.EOF
 		}
-		// A reader that waits offers p to the loop: the next bytes it
-		// receives are copied straight into p instead of into the queue
-		// (Deliver). One that leads reaps them itself, through the queue.
-		lead := err == nil && s.rdl.Load() == 0 && s.ld != nil
-		if lead {
-			s.leading.Store(true)
-		} else if err == nil {
+		// The reader of a loop's only connection receives itself
+		// (solo.go). One that waits for the loop offers p to it: the next
+		// bytes it receives are copied straight into p instead of into
+		// the queue (Deliver).
+		solo := err == nil && s.solo.Load() == soloOn
+		if err == nil && !solo {
 			s.rwant = p
 		}
 		s.mu.Unlock()
 		if err != nil {
 			return 0, err
 		}
-		if lead {
-			led := s.ld.Lead(s.rready)
-			s.leading.Store(false)
-			if led {
-				continue
+		if solo {
+			n, err := s.readSolo(p)
+			if err != errLoopReceives {
+				return n, err
 			}
-			s.mu.Lock()
-			if s.roff == len(s.rbuf) && s.rerr == nil {
-				s.rwant = p
-			}
-			s.mu.Unlock()
+			continue // the loop receives again: re-check the queue
 		}
 		wait(s.rwake, &s.rdl, &s.rtimer)
 		s.mu.Lock()
@@ -267,6 +222,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		s.rwant, s.rgot = nil, 0
 		s.mu.Unlock()
 		if n > 0 {
+			raceAcquireIO()
 			return n, nil
 		}
 	}
@@ -280,6 +236,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
+	raceReleaseIO()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	n := 0
@@ -632,6 +589,7 @@ func (s *Stream) FD() int { return s.fd }
 func (s *Stream) ReleaseFD() (fd int, reset bool) {
 	s.fdmu.Lock()
 	s.fdClosed = true
+	s.closeSoloFile()
 	s.fdmu.Unlock()
 	s.mu.Lock()
 	reset = len(s.rbuf) > s.roff

@@ -1,0 +1,214 @@
+package stream
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Solo receiving: the reader of a loop's only connection receives with
+// read(2) on its own goroutine and waits for the socket in Go's netpoller,
+// as a reader of a net.Conn does, instead of having the loop receive for
+// it. With one connection there is nothing to batch, and the ring's
+// receive path (arming a poll, task work, a completion, the ring's wake-up)
+// costs more per message than read(2); see the loop package doc for the
+// numbers.
+//
+// Who receives is a small state machine in Stream.solo. The loop hands the
+// receive side over only when it has no receive armed (StartSolo) and
+// takes it back before arming one (StopSolo); the reader claims it for the
+// length of one direct receive. So the loop and the reader never receive
+// at the same time, and bytes cannot be reordered between them.
+const (
+	soloOff     int32 = iota // the loop receives
+	soloOn                   // the reader receives; no reader is receiving now
+	soloBusy                 // a reader is inside a direct receive
+	soloRevoked              // the loop wants it back; the busy reader returns it when done
+)
+
+// StartSolo is called by the loop, which has no receive armed for s: it
+// reports whether the reader now receives, in which case the loop arms no
+// receive until StopSolo. A reader waiting for the loop is woken to
+// start. It reports false if solo receiving failed on this stream before
+// (no descriptor to wait on): the loop then receives as usual.
+func (s *Stream) StartSolo() bool {
+	if s.noSolo.Load() {
+		return false
+	}
+	if s.solo.CompareAndSwap(soloOff, soloOn) {
+		poke(s.rwake)
+	}
+	return true
+}
+
+// StopSolo is called by the loop that wants to receive for s again. It
+// reports whether the loop may arm a receive now; if not, a reader is
+// inside a direct receive, is interrupted, and asks the loop to resume
+// (ReqResume) once it is out.
+func (s *Stream) StopSolo() bool {
+	for {
+		switch st := s.solo.Load(); st {
+		case soloOff:
+			return true
+		case soloOn:
+			if s.solo.CompareAndSwap(soloOn, soloOff) {
+				return true
+			}
+		case soloBusy:
+			if s.solo.CompareAndSwap(soloBusy, soloRevoked) {
+				s.interruptSolo()
+				return false
+			}
+		case soloRevoked:
+			return false
+		}
+	}
+}
+
+// LoopReceives reports whether the loop may receive for s: no reader holds
+// the receive side.
+func (s *Stream) LoopReceives() bool { return s.solo.Load() == soloOff }
+
+// CountReceived makes direct receives add their byte counts to n (the
+// loop's statistics). The loop calls it before the stream is in use.
+func (s *Stream) CountReceived(n *atomic.Uint64) { s.received = n }
+
+// interruptSolo makes a reader waiting in a direct receive re-check the
+// stream: a deadline in the past ends its netpoller wait at once.
+func (s *Stream) interruptSolo() {
+	if f := s.soloFile.Load(); f != nil {
+		_ = f.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errLoopReceives is readSolo's report that the reader does not (or no
+// longer) hold the receive side: the loop receives, Read waits for it.
+var errLoopReceives = errors.New("the loop receives")
+
+// readSolo receives into p directly, if the reader holds the receive side,
+// and returns Read's result; errLoopReceives if it does not. Called from
+// Read with rmu held, s.mu not held, and no queued bytes.
+func (s *Stream) readSolo(p []byte) (n int, err error) {
+	if !s.solo.CompareAndSwap(soloOn, soloBusy) {
+		return 0, errLoopReceives
+	}
+	defer s.endSolo()
+	f := s.soloFile.Load()
+	if f == nil {
+		if f, err = s.openSoloFile(); err != nil {
+			if err == ErrClosed {
+				return 0, ErrClosed
+			}
+			// No descriptor to wait on (EMFILE, say): give receiving
+			// back to the loop for good.
+			s.noSolo.Store(true)
+			s.solo.Store(soloRevoked)
+			return 0, errLoopReceives
+		}
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		s.noSolo.Store(true)
+		s.solo.Store(soloRevoked)
+		return 0, errLoopReceives
+	}
+	var rerr error
+	recv := func(fd uintptr) bool {
+		for {
+			n, rerr = readOnce(int(fd), p)
+			if rerr != syscall.EINTR {
+				return rerr != syscall.EAGAIN
+			}
+		}
+	}
+	for {
+		// The deadline goes on the file before the checks below, and the
+		// interrupters (Close, SetReadDeadline, StopSolo) change what they
+		// check before putting a past deadline on it: either the checks
+		// see the change or the wait ends at once.
+		if d := s.rdl.Load(); d != 0 {
+			_ = f.SetReadDeadline(time.Unix(0, d))
+		} else {
+			_ = f.SetReadDeadline(time.Time{})
+		}
+		if s.closed.Load() {
+			return 0, ErrClosed
+		}
+		if expired(&s.rdl) {
+			return 0, os.ErrDeadlineExceeded
+		}
+		if s.solo.Load() == soloRevoked {
+			return 0, errLoopReceives
+		}
+		werr := rc.Read(recv)
+		if werr == nil {
+			break
+		}
+		if !errors.Is(werr, os.ErrDeadlineExceeded) {
+			// The file was closed under the wait: the loop is closing
+			// the socket, so the stream is closed.
+			return 0, ErrClosed
+		}
+		// Interrupted, or an older deadline passed: check again.
+	}
+	switch {
+	case rerr != nil:
+		// Reported once, then the stream reads as ended (as in Read).
+		s.DeliverEnd(io.EOF)
+		return 0, rerr
+	case n == 0:
+		s.DeliverEnd(io.EOF)
+		return 0, io.EOF
+	}
+	if s.received != nil {
+		s.received.Add(uint64(n))
+	}
+	raceAcquireIO()
+	return n, nil
+}
+
+// endSolo gives the receive side back to soloOn, or to the loop if it
+// asked meanwhile.
+func (s *Stream) endSolo() {
+	if s.solo.CompareAndSwap(soloBusy, soloOn) {
+		return
+	}
+	s.solo.Store(soloOff) // soloRevoked
+	s.request(ReqResume)
+}
+
+// openSoloFile makes the file the reader waits on: a dup of the socket,
+// registered with Go's netpoller. It is closed by ReleaseFD, under the same
+// lock, so it never outlives the socket.
+func (s *Stream) openSoloFile() (*os.File, error) {
+	var f *os.File
+	err := s.WithFD(func(fd int) error {
+		var err error
+		f, err = dupSocket(fd)
+		if err == nil {
+			s.soloFile.Store(f)
+		}
+		return err
+	})
+	return f, err
+}
+
+// dupSocket is dupFile; tests replace it to make it fail.
+var dupSocket = dupFile
+
+// closeSoloFile closes the reader's dup of the socket, ending a wait on it
+// (with the fd write lock held, in ReleaseFD).
+func (s *Stream) closeSoloFile() {
+	if f := s.soloFile.Swap(nil); f != nil {
+		_ = f.Close()
+	}
+}
+
+// SoloReading reports whether a reader is inside a direct receive now
+// (for tests).
+func (s *Stream) SoloReading() bool { return s.solo.Load() == soloBusy }
