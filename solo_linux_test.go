@@ -97,18 +97,7 @@ func TestSoloRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ln, err := (&ListenConfig{Backend: "io_uring", Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			defer ln.Close()
-			cli, err := net.Dial("tcp", ln.Addr().String())
-			require.NoError(t, err)
-			defer cli.Close()
-			srv, err := ln.(*Listener).AcceptRing()
-			require.NoError(t, err)
-			defer srv.Close()
-
-			require.Eventually(t, func() bool { return soloHandoffs() > 0 }, 5*time.Second, time.Millisecond,
-				"the loop's only connection was not handed to its reader")
+			ln, cli, srv := oneLoopPair(t)
 			type result struct {
 				b   string
 				err error
@@ -154,20 +143,29 @@ func TestSoloRead(t *testing.T) {
 	}
 }
 
+// oneLoopPair returns a listener on a group of one io_uring loop, a
+// client connected to it and the accepted server side, all closed at the
+// end of the test.
+func oneLoopPair(t *testing.T) (net.Listener, net.Conn, *Conn) {
+	t.Helper()
+	ln, err := (&ListenConfig{Backend: "io_uring", Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { cli.Close() })
+	srv, err := ln.(*Listener).AcceptRing()
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	return ln, cli, srv
+}
+
 // TestSoloHandoverKeepsOrder streams bytes to a connection whose receiving
 // moves back and forth between its reader and the ring (other connections
 // come and go on the same loop, 300 times) and checks that every byte
 // arrives once, in order.
 func TestSoloHandoverKeepsOrder(t *testing.T) {
-	ln, err := (&ListenConfig{Backend: "io_uring", Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	cli, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer cli.Close()
-	srv, err := ln.Accept()
-	require.NoError(t, err)
-	defer srv.Close()
+	ln, cli, srv := oneLoopPair(t)
 
 	pattern := func(i int) byte { return byte(i*7 + i>>8) }
 	stop := make(chan struct{}) // closed when the churn is over
@@ -254,15 +252,7 @@ func TestSoloHandoverKeepsOrder(t *testing.T) {
 // with net (syscall.Read and Write tell the detector so). Under -race,
 // this reports a data race on x if ringnet does not.
 func TestReplyReadAfterRequestWritten(t *testing.T) {
-	ln, err := (&ListenConfig{Backend: "io_uring", Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	cli, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer cli.Close()
-	srv, err := ln.Accept()
-	require.NoError(t, err)
-	defer srv.Close()
+	_, cli, srv := oneLoopPair(t)
 	go func() { _, _ = io.Copy(cli, cli) }() // the peer echoes
 
 	for range 20 {
@@ -277,7 +267,7 @@ func TestReplyReadAfterRequestWritten(t *testing.T) {
 			}
 			got <- err
 		}()
-		require.Eventually(t, srv.(*Conn).s.SoloReading, 5*time.Second, time.Millisecond)
+		require.Eventually(t, srv.s.SoloReading, 5*time.Second, time.Millisecond)
 		x = 1
 		_, err := srv.Write([]byte{1})
 		require.NoError(t, err)
