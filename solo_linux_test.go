@@ -15,11 +15,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// soloHandoffs sums the io_uring loops' SoloHandoffs counters.
-func soloHandoffs() uint64 {
+// soloBackends are the backends whose loops hand a lone connection's
+// receiving to its reader.
+var soloBackends = []string{"io_uring", "poll"}
+
+// soloHandoffs sums the SoloHandoffs counters of backend's loops.
+func soloHandoffs(backend string) uint64 {
 	var n uint64
 	for _, s := range Stats() {
-		if s.Backend == "io_uring" {
+		if s.Backend == backend {
 			n += s.SoloHandoffs
 		}
 	}
@@ -29,7 +33,7 @@ func soloHandoffs() uint64 {
 // TestSoloRead: the Read of a loop's only connection receives with read(2)
 // itself and waits for the socket in the netpoller (stream/solo.go).
 // Whatever happens while it waits — its own bytes, a second connection on
-// the same loop (which takes receiving back to the ring), its peer leaving
+// the same loop (which takes receiving back to the loop), its peer leaving
 // or resetting, a Close or a deadline from another goroutine, the listener
 // closing — is handled, and the connection keeps working afterwards.
 func TestSoloRead(t *testing.T) {
@@ -47,7 +51,7 @@ func TestSoloRead(t *testing.T) {
 		}, true},
 		{"second connection", func(t *testing.T, ln *Listener, _ *Conn, cli net.Conn) (string, func(error) bool) {
 			// Accepted on the only loop while the first Read waits
-			// solo: the ring takes its receiving back.
+			// solo: the loop takes its receiving back.
 			c2, err := net.Dial("tcp", ln.Addr().String())
 			require.NoError(t, err)
 			defer c2.Close()
@@ -95,60 +99,62 @@ func TestSoloRead(t *testing.T) {
 			return "still", nil
 		}, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ln, cli, srv := oneLoopPair(t)
-			type result struct {
-				b   string
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				buf := make([]byte, 16)
-				n, err := srv.Read(buf)
-				done <- result{string(buf[:n]), err}
-			}()
-			// Let the Read block in its own receive before the event.
-			require.Eventually(t, srv.s.SoloReading, 5*time.Second, time.Millisecond,
-				"the blocked Read does not receive itself")
-			want, wantErr := tt.event(t, ln.(*Listener), srv, cli)
-			var r result
-			select {
-			case r = <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("Read did not return")
-			}
-			if wantErr != nil {
-				assert.True(t, wantErr(r.err), "Read error %v", r.err)
-			} else {
-				require.NoError(t, r.err)
-				assert.Equal(t, want, r.b)
-			}
-			if !tt.readsOn {
-				return
-			}
-			// The conn still works both ways afterwards.
-			go func() { _, _ = io.Copy(srv, srv) }()
-			for i := range 50 {
-				msg := []byte{byte(i), 'x'}
-				_, err := cli.Write(msg)
-				require.NoError(t, err)
-				buf := make([]byte, 2)
-				require.NoError(t, cli.SetReadDeadline(time.Now().Add(5*time.Second)))
-				_, err = io.ReadFull(cli, buf)
-				require.NoError(t, err)
-				require.Equal(t, msg, buf)
-			}
-		})
+	for _, backend := range soloBackends {
+		for _, tt := range tests {
+			t.Run(backend+"/"+tt.name, func(t *testing.T) {
+				ln, cli, srv := oneLoopPair(t, backend)
+				type result struct {
+					b   string
+					err error
+				}
+				done := make(chan result, 1)
+				go func() {
+					buf := make([]byte, 16)
+					n, err := srv.Read(buf)
+					done <- result{string(buf[:n]), err}
+				}()
+				// Let the Read block in its own receive before the event.
+				require.Eventually(t, srv.s.SoloReading, 5*time.Second, time.Millisecond,
+					"the blocked Read does not receive itself")
+				want, wantErr := tt.event(t, ln.(*Listener), srv, cli)
+				var r result
+				select {
+				case r = <-done:
+				case <-time.After(5 * time.Second):
+					t.Fatal("Read did not return")
+				}
+				if wantErr != nil {
+					assert.True(t, wantErr(r.err), "Read error %v", r.err)
+				} else {
+					require.NoError(t, r.err)
+					assert.Equal(t, want, r.b)
+				}
+				if !tt.readsOn {
+					return
+				}
+				// The conn still works both ways afterwards.
+				go func() { _, _ = io.Copy(srv, srv) }()
+				for i := range 50 {
+					msg := []byte{byte(i), 'x'}
+					_, err := cli.Write(msg)
+					require.NoError(t, err)
+					buf := make([]byte, 2)
+					require.NoError(t, cli.SetReadDeadline(time.Now().Add(5*time.Second)))
+					_, err = io.ReadFull(cli, buf)
+					require.NoError(t, err)
+					require.Equal(t, msg, buf)
+				}
+			})
+		}
 	}
 }
 
-// oneLoopPair returns a listener on a group of one io_uring loop, a
+// oneLoopPair returns a listener on a group of one loop of backend, a
 // client connected to it and the accepted server side, all closed at the
 // end of the test.
-func oneLoopPair(t *testing.T) (net.Listener, net.Conn, *Conn) {
+func oneLoopPair(t *testing.T, backend string) (net.Listener, net.Conn, *Conn) {
 	t.Helper()
-	ln, err := (&ListenConfig{Backend: "io_uring", Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	ln, err := (&ListenConfig{Backend: backend, Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	cli, err := net.Dial("tcp", ln.Addr().String())
@@ -165,7 +171,13 @@ func oneLoopPair(t *testing.T) (net.Listener, net.Conn, *Conn) {
 // come and go on the same loop, 300 times) and checks that every byte
 // arrives once, in order.
 func TestSoloHandoverKeepsOrder(t *testing.T) {
-	ln, cli, srv := oneLoopPair(t)
+	for _, backend := range soloBackends {
+		t.Run(backend, func(t *testing.T) { testSoloHandoverKeepsOrder(t, backend) })
+	}
+}
+
+func testSoloHandoverKeepsOrder(t *testing.T, backend string) {
+	ln, cli, srv := oneLoopPair(t, backend)
 
 	pattern := func(i int) byte { return byte(i*7 + i>>8) }
 	stop := make(chan struct{}) // closed when the churn is over
@@ -198,7 +210,7 @@ func TestSoloHandoverKeepsOrder(t *testing.T) {
 
 	// Other connections come and go on the loop, each one taking the
 	// stream's receiving to the ring and giving it back when it leaves.
-	before := soloHandoffs()
+	before := soloHandoffs(backend)
 	churnErr := make(chan error, 1)
 	go func() {
 		defer close(stop)
@@ -240,7 +252,7 @@ func TestSoloHandoverKeepsOrder(t *testing.T) {
 	}
 	require.NoError(t, <-churnErr)
 	assert.Equal(t, <-written, got, "bytes written and read differ")
-	handoffs := soloHandoffs() - before
+	handoffs := soloHandoffs(backend) - before
 	t.Logf("%d bytes in order; %d solo hand-offs", got, handoffs)
 	// A connection's close reaches the loop after Close returns, so the
 	// next one may arrive first; most churns still hand the stream back.
@@ -252,7 +264,7 @@ func TestSoloHandoverKeepsOrder(t *testing.T) {
 // with net (syscall.Read and Write tell the detector so). Under -race,
 // this reports a data race on x if ringnet does not.
 func TestReplyReadAfterRequestWritten(t *testing.T) {
-	_, cli, srv := oneLoopPair(t)
+	_, cli, srv := oneLoopPair(t, "io_uring")
 	go func() { _, _ = io.Copy(cli, cli) }() // the peer echoes
 
 	for range 20 {

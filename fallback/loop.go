@@ -53,6 +53,7 @@ type Loop struct {
 	waitFn   func(uintptr) bool
 	rerun    []rerun
 	stopping bool
+	solo     *conn // the only connection, whose reader receives (updateSolo)
 }
 
 // entry is what the loop knows about one fd registered in its poller.
@@ -81,6 +82,8 @@ type conn struct {
 	paused     bool          // Deliver said pause: wait for ReqResume
 	hup        bool          // the poller reported the peer's FIN or an error
 	rdone      bool          // DeliverEnd was called
+	solo       bool          // the loop's only connection: its reader receives (updateSolo)
+	readsOff   bool          // the poller does not report its read events (a solo reader reads)
 	rerun      bool          // queued on the loop's rerun list
 
 	closing, aborting  bool
@@ -323,6 +326,7 @@ func (l *Loop) newConn(fd int) *conn {
 	setNoSigpipe(fd) // before any send, direct ones included
 	c := &conn{l: l, fd: fd}
 	c.s = stream.New(fd, c)
+	c.s.CountReceived(&l.stats.BytesIn)
 	return c
 }
 
@@ -342,8 +346,42 @@ func (l *Loop) register(c *conn) {
 		c.registered = true
 		l.setEntry(c.fd, entry{c: c})
 	}
+	l.updateSolo()
 	// A request may have been made before the registration ran.
 	l.service(c)
+}
+
+// updateSolo gives the receiving of a loop's only connection to its
+// reader, which then reads the socket itself and waits for it in Go's
+// netpoller (stream.StartSolo), and takes it back when a second
+// connection arrives, as the io_uring loops do (see the package doc).
+// Called whenever the number of connections changes. The poller's
+// registration stays: its edges for a solo connection are ignored (recv),
+// and one that passed meanwhile is made up for by reading at once when
+// receiving comes back.
+func (l *Loop) updateSolo() {
+	if l.stats.Conns.Load() != 1 {
+		if c := l.solo; c != nil {
+			l.solo, c.solo = nil, false
+			if c.s.StopSolo() {
+				l.recv(c)
+			} // else its reader is receiving, and asks to resume when done
+		}
+		return
+	}
+	if l.solo != nil {
+		return
+	}
+	for _, e := range l.ents {
+		if c := e.c; c != nil && !c.closing && !c.dead {
+			l.solo, c.solo = c, true
+			l.stats.SoloHandoffs.Add(1)
+			if c.s.StartSolo() {
+				l.watchReads(c, false)
+			}
+			return
+		}
+	}
 }
 
 func (l *Loop) connEvent(c *conn, ev uint32) {
@@ -378,6 +416,14 @@ func (l *Loop) recv(c *conn) {
 	if c.paused || c.rdone || c.closing {
 		return
 	}
+	if c.solo && c.s.StartSolo() {
+		l.watchReads(c, false)
+		return // the reader receives
+	}
+	if !c.s.LoopReceives() {
+		return // a solo reader gives receiving back (ReqResume) when it is done
+	}
+	l.watchReads(c, true)
 	for i := 0; ; {
 		n, err := unix.Read(c.fd, l.buf)
 		switch {
@@ -408,6 +454,18 @@ func (l *Loop) recv(c *conn) {
 			c.s.DeliverEnd(toErrno(err))
 			return
 		}
+	}
+}
+
+// watchReads turns the poller's read events for c on or off: off while
+// its reader receives, so that its bytes wake only the reader, not the
+// loop as well.
+func (l *Loop) watchReads(c *conn, on bool) {
+	if !c.registered || c.readsOff == !on {
+		return
+	}
+	if err := l.p.watchReads(c.fd, on); err == nil {
+		c.readsOff = !on
 	}
 }
 
@@ -471,7 +529,8 @@ func (l *Loop) service(c *conn) {
 	if req&stream.ReqCloseWrite != 0 {
 		c.wantShutWr = true
 	}
-	if req&stream.ReqResume != 0 && c.paused {
+	if req&stream.ReqResume != 0 {
+		// Resumed after a pause, or given back by a solo reader.
 		// Edge-triggered: the bytes left in the socket raise no new
 		// event, so read them now.
 		c.paused = false
@@ -507,6 +566,10 @@ func (l *Loop) progressClose(c *conn) {
 	}
 	_ = unix.Close(fd)
 	l.stats.Conns.Add(-1)
+	if l.solo == c {
+		l.solo = nil
+	}
+	l.updateSolo()
 	l.group.release()
 }
 

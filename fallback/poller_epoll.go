@@ -47,6 +47,17 @@ func (p *poller) addConn(fd int) error {
 	return p.add(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET)
 }
 
+// watchReads turns a connected socket's read events on or off (a solo
+// connection's reader reads it itself); its write events stay. Turning
+// them on reports the socket's current readiness at once.
+func (p *poller) watchReads(fd int, on bool) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLET, Fd: int32(fd)}
+	if on {
+		ev.Events |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, fd, &ev)
+}
+
 // addReader watches fd (a listener, the wake pipe) for reading,
 // edge-triggered.
 func (p *poller) addReader(fd int) error {

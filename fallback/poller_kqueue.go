@@ -62,6 +62,17 @@ func (p *poller) addWriter(fd int) error {
 	return p.change(p.chg[:1])
 }
 
+// watchReads turns a connected socket's read events on or off (a solo
+// connection's reader reads it itself); its write events stay.
+func (p *poller) watchReads(fd int, on bool) error {
+	flags := unix.EV_DISABLE
+	if on {
+		flags = unix.EV_ENABLE | unix.EV_CLEAR
+	}
+	unix.SetKevent(&p.chg[0], fd, unix.EVFILT_READ, flags)
+	return p.change(p.chg[:1])
+}
+
 func (p *poller) change(chg []unix.Kevent_t) error {
 	for {
 		_, err := unix.Kevent(p.fd, chg, nil, nil)
