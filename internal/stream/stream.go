@@ -4,13 +4,15 @@
 // readiness polling).
 //
 // It owns the receive queue, the send queue, the deadlines and the blocking
-// of user goroutines, and the sends a user goroutine makes itself: a Write
-// that finds its loop asleep sends with send(2), and SendFrom moves a file
-// or a socket's bytes with sendfile(2) or splice(2). It never touches a
-// ring: the loop that drives a Stream is told what to do through the Kicker
-// it registered, and reports back through the Deliver*/Send* methods. The
-// file descriptor is held here so that those sends, user-side socket
-// options and the loop's final close cannot race (see WithFD and ReleaseFD).
+// of user goroutines, and the I/O a user goroutine does itself: a Write
+// that finds its loop asleep sends with send(2), SendFrom moves a file or
+// a socket's bytes with sendfile(2) or splice(2), and the reader of a
+// loop's only connection receives with read(2) (solo.go). It never touches
+// a ring: the loop that drives a Stream is told what to do through the
+// Kicker it registered, and reports back through the Deliver*/Send*
+// methods. The file descriptor is held here so that that I/O, user-side
+// socket options and the loop's final close cannot race (see WithFD and
+// ReleaseFD).
 package stream
 
 import (
