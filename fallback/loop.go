@@ -79,7 +79,6 @@ type conn struct {
 	flying     []byte        // NextSend/SendDone bytes not yet taken by the socket
 	sendWait   bool          // a send hit EAGAIN: wait for the writable edge
 	writable   chan struct{} // closed at the next writable edge, for SendFile
-	paused     bool          // Deliver said pause: wait for ReqResume
 	hup        bool          // the poller reported the peer's FIN or an error
 	rdone      bool          // DeliverEnd was called
 	solo       bool          // the loop's only connection: its reader receives (updateSolo)
@@ -413,8 +412,8 @@ func (l *Loop) queueRerun(c *conn) {
 
 // recv reads what the socket has, up to the budget.
 func (l *Loop) recv(c *conn) {
-	if c.paused || c.rdone || c.closing {
-		return
+	if c.rdone || c.closing || c.s.RecvPaused() {
+		return // paused: the reader asks to resume (ReqResume) when it has drained the queue
 	}
 	if c.solo && c.s.StartSolo() {
 		l.watchReads(c, false)
@@ -430,7 +429,6 @@ func (l *Loop) recv(c *conn) {
 		case err == nil && n > 0:
 			l.stats.BytesIn.Add(uint64(n))
 			if c.s.Deliver(l.buf[:n]) {
-				c.paused = true
 				l.stats.RecvPauses.Add(1)
 				return
 			}
@@ -530,10 +528,10 @@ func (l *Loop) service(c *conn) {
 		c.wantShutWr = true
 	}
 	if req&stream.ReqResume != 0 {
-		// Resumed after a pause, or given back by a solo reader.
-		// Edge-triggered: the bytes left in the socket raise no new
-		// event, so read them now.
-		c.paused = false
+		// Resumed after a pause, or given back by a solo reader (the
+		// stream may still be paused then: recv checks). Edge-triggered:
+		// the bytes left in the socket raise no new event, so read them
+		// now.
 		l.recv(c)
 	}
 	l.send(c)
