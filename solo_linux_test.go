@@ -241,7 +241,20 @@ func testSoloHandoverKeepsOrder(t *testing.T, backend string) {
 		n, err := srv.Read(buf[:1+got%len(buf)])
 		for i := range n {
 			if buf[i] != pattern(got+i) {
-				require.Failf(t, "byte out of order", "offset %d: got %d, want %d", got+i, buf[i], pattern(got+i))
+				// Where in the stream do the bytes read here come from?
+				k := min(n-i, 32)
+				from := -1
+				for d := -4 << 20; d < 4<<20 && from < 0; d++ {
+					ok := got+i+d >= 0
+					for j := 0; ok && j < k; j++ {
+						ok = buf[i+j] == pattern(got+i+d+j)
+					}
+					if ok {
+						from = got + i + d
+					}
+				}
+				require.Failf(t, "byte out of order", "offset %d (read of %d at %d): got %d, want %d; the %d bytes here match offset %d",
+					got+i, n, got, buf[i], pattern(got+i), k, from)
 			}
 		}
 		got += n

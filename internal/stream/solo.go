@@ -98,6 +98,16 @@ func (s *Stream) readSolo(p []byte) (n int, err error) {
 		return 0, errLoopReceives
 	}
 	defer s.endSolo()
+	// Read saw the queue empty and the receive side ours, but the loop
+	// may have taken it, received and given it back since (on, off, on):
+	// bytes it queued meanwhile come before the socket's. While we hold
+	// it, the loop queues nothing more.
+	s.mu.Lock()
+	queued := s.roff < len(s.rbuf) || s.rerr != nil
+	s.mu.Unlock()
+	if queued {
+		return 0, errLoopReceives
+	}
 	f := s.soloFile.Load()
 	if f == nil {
 		if f, err = s.openSoloFile(); err != nil {

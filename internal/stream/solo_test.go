@@ -201,3 +201,28 @@ func TestSoloDupFails(t *testing.T) {
 	assert.Equal(t, "ok", r.b)
 	assert.Equal(t, int32(1), dups.Load())
 }
+
+// TestSoloQueuedFirst: bytes the loop queued while it held the receive
+// side are read before the socket's, even when the reader claims the
+// receive side after they arrived (the side went on, off, on between
+// Read's look at the queue and its claim).
+func TestSoloQueuedFirst(t *testing.T) {
+	s, _, peer, _ := soloPair(t)
+	require.True(t, s.StartSolo())
+	require.True(t, s.StopSolo())
+	s.Deliver([]byte("first"))
+	require.True(t, s.StartSolo())
+	_, err := unix.Write(peer, []byte("second"))
+	require.NoError(t, err)
+
+	buf := make([]byte, 64)
+	_, err = s.readSolo(buf)
+	require.Equal(t, errLoopReceives, err, "a direct receive overtook queued bytes")
+	assert.True(t, s.solo.Load() == soloOn, "the receive side was not given back")
+	n, err := s.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "first", string(buf[:n]))
+	n, err = s.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "second", string(buf[:n]))
+}
