@@ -112,15 +112,20 @@
 // took over the loop's work and parked on the ring fd itself ("leading",
 // four earlier variants in docs/bench.md), stayed at +10 to +14 % over
 // the stdlib (13.38 vs 14.99 µs, n=15); solo receiving, in the same run,
-// +1.9 % (13.64 µs). Its costs: one more descriptor per solo connection
-// (the dup, closed with the socket), and bulk receiving on a lone
-// connection is now the stdlib's kind of path too: BenchmarkBulkRecv (1 MiB
-// writes into one connection, 16 alternated runs, ±16–25 %) took 326 µs
-// per MiB with the loop receiving — it copied into the queue on one CPU
-// while the reader copied out on the other — against 379 µs for the
-// stdlib and 438 µs solo. Handing a reader whose reads keep filling its
-// buffer back to the ring was not tried. Sends are unchanged: a Write that
-// finds its loop asleep already sends with send(2) directly (below).
+// +1.9 % (13.64 µs). It costs one more descriptor per solo connection
+// (the dup, closed with the socket).
+//
+// A bulk transfer into a lone connection goes the other way: the loop
+// receiving pays there, since it copies into the queue on one CPU while
+// the reader copies out on the other. So a solo reader whose reads keep
+// filling its buffer (four in a row, of 4 KiB or more) gives receiving
+// back to the loop, and gets it again once it has caught up (four
+// deliveries in a row smaller than its waiting buffer; stream/solo.go).
+// BenchmarkBulkRecv (1 MiB writes into one connection, 12 alternated runs,
+// ±4–18 %): 326 µs per MiB with the loop always receiving, 403 µs solo
+// always, 300 µs with this switch, stdlib 317 µs; BenchmarkPingPong
+// unchanged. Sends are unchanged: a Write that finds its loop asleep
+// already sends with send(2) directly (below).
 //
 // Before sleeping, a pass that delivered bytes to two or more connections
 // yields (runtime.Gosched) so that their readers run first: the replies

@@ -33,9 +33,10 @@ const (
 // reports whether the reader now receives, in which case the loop arms no
 // receive until StopSolo. A reader waiting for the loop is woken to
 // start. It reports false if solo receiving failed on this stream before
-// (no descriptor to wait on): the loop then receives as usual.
+// (no descriptor to wait on), or while the stream is bulk (below): the
+// loop then receives as usual.
 func (s *Stream) StartSolo() bool {
-	if s.noSolo.Load() {
+	if s.noSolo.Load() || s.bulk.Load() {
 		return false
 	}
 	if s.solo.CompareAndSwap(soloOff, soloOn) {
@@ -178,8 +179,51 @@ func (s *Stream) readSolo(p []byte) (n int, err error) {
 	if s.received != nil {
 		s.received.Add(uint64(n))
 	}
+	if n < len(p) || n < bulkMinRead {
+		s.fullRuns = 0
+	} else if s.fullRuns++; s.fullRuns == bulkAfter {
+		// The sender is ahead of this reader: give receiving to the
+		// loop, which then receives on its own goroutine while the
+		// reader copies out (endSolo hands it over).
+		s.fullRuns = 0
+		s.bulk.Store(true)
+		s.solo.Store(soloRevoked)
+	}
 	raceAcquireIO()
 	return n, nil
+}
+
+// Bulk streams. A lone connection whose reader keeps finding more bytes
+// than its buffer holds (bulkAfter solo reads in a row that fill it, of
+// at least bulkMinRead bytes: a reader of tiny buffers says nothing about
+// its sender) is
+// receiving a bulk transfer, which goes faster through the loop: the loop
+// receives large chunks on its goroutine, often on the other CPU, while
+// the reader copies out of the queue, and a reader with a small buffer
+// (bufio's 4 KiB) makes no system call per read. The stream is bulk until
+// the reader catches up: bulkAfter deliveries in a row, each into a
+// waiting reader, smaller than its buffer. Then the loop hands receiving
+// back at its next receive (StartSolo).
+const (
+	bulkAfter   = 4
+	bulkMinRead = 4 << 10
+)
+
+// noteDeliveryLocked counts a delivery of n bytes into a waiting reader's
+// buffer of size want, ending bulk mode after bulkAfter short ones in a
+// row. Called by Deliver with s.mu held.
+func (s *Stream) noteDeliveryLocked(n, want int) {
+	if !s.bulk.Load() {
+		return
+	}
+	if n >= want {
+		s.bulkEnd = 0
+		return
+	}
+	if s.bulkEnd++; s.bulkEnd == bulkAfter {
+		s.bulkEnd = 0
+		s.bulk.Store(false)
+	}
 }
 
 // endSolo gives the receive side back to soloOn, or to the loop if it

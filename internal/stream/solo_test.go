@@ -3,9 +3,11 @@
 package stream
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -225,4 +227,58 @@ func TestSoloQueuedFirst(t *testing.T) {
 	n, err = s.Read(buf)
 	require.NoError(t, err)
 	assert.Equal(t, "second", string(buf[:n]))
+}
+
+// TestSoloBulk: a solo reader whose reads keep filling its buffer gives
+// receiving to the loop (bulk) and is not offered it again until it has
+// caught up: bulkAfter deliveries in a row smaller than its waiting
+// buffer.
+func TestSoloBulk(t *testing.T) {
+	s, _, peer, _ := soloPair(t)
+	require.True(t, s.StartSolo())
+	// Full reads of tiny buffers say nothing about the sender.
+	_, err := unix.Write(peer, bytes.Repeat([]byte("x"), 2*bulkAfter))
+	require.NoError(t, err)
+	for range 2 * bulkAfter {
+		n, err := s.Read(make([]byte, 1))
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	}
+	require.False(t, s.LoopReceives(), "full one-byte reads made the stream bulk")
+
+	_, err = unix.Write(peer, bytes.Repeat([]byte("x"), bulkMinRead*bulkAfter+3))
+	require.NoError(t, err)
+	buf := make([]byte, bulkMinRead)
+	for i := range bulkAfter {
+		n, err := s.Read(buf)
+		require.NoError(t, err)
+		require.Equal(t, bulkMinRead, n)
+		if i < bulkAfter-1 {
+			require.False(t, s.LoopReceives(), "handed back after %d full reads", i+1)
+		}
+	}
+	assert.True(t, s.LoopReceives(), "a reader that keeps filling its buffer kept receiving")
+	assert.NotZero(t, s.TakeRequests()&ReqResume)
+	assert.False(t, s.StartSolo(), "a bulk stream was offered solo receiving")
+
+	waitingDeliver := func(b string) {
+		t.Helper()
+		done := readAsync(s)
+		require.Eventually(t, func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.rwant != nil
+		}, 5*time.Second, time.Millisecond)
+		s.Deliver([]byte(b))
+		r := await(t, done)
+		require.NoError(t, r.err)
+		require.Equal(t, b, r.b)
+	}
+	waitingDeliver(strings.Repeat("y", 64)) // fills readAsync's 64 bytes: still bulk
+	for i := range bulkAfter - 1 {
+		waitingDeliver("short")
+		require.False(t, s.StartSolo(), "bulk ended after %d short deliveries", i+1)
+	}
+	waitingDeliver("short")
+	assert.True(t, s.StartSolo(), "a reader that caught up was not offered solo receiving again")
 }

@@ -82,6 +82,9 @@ type Stream struct {
 
 	solo     atomic.Int32            // who receives: soloOff (the loop), soloOn, soloBusy, soloRevoked (the reader; solo.go)
 	noSolo   atomic.Bool             // solo receiving failed here once: the loop keeps receiving
+	bulk     atomic.Bool             // the reader cannot keep up: the loop receives, though solo (solo.go)
+	fullRuns int                     // solo reads in a row that filled the reader's buffer (reader only)
+	bulkEnd  int                     // deliveries in a row smaller than a waiting reader's buffer (under mu)
 	soloFile atomic.Pointer[os.File] // the solo reader's dup of the socket, parked on in the netpoller
 	received *atomic.Uint64          // the loop's byte counter, for direct receives
 
@@ -612,6 +615,7 @@ func (s *Stream) ReleaseFD() (fd int, reset bool) {
 func (s *Stream) Deliver(b []byte) (pause bool) {
 	s.mu.Lock()
 	if s.rwant != nil && s.roff == len(s.rbuf) {
+		s.noteDeliveryLocked(len(b), len(s.rwant))
 		// A reader waits with its buffer: fill it, queue the rest.
 		s.rgot = copy(s.rwant, b)
 		s.rwant = nil
