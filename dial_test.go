@@ -151,15 +151,22 @@ func inUse(t *testing.T) net.Addr {
 	return ln.Addr()
 }
 
-// loopConnects sums the connects the running loops of backend carried.
-func loopConnects(backend string) uint64 {
+// loopStat sums one counter over the running loops of backend (those of
+// another backend may stop between two calls and take their counts with
+// them).
+func loopStat(backend string, counter func(LoopStats) uint64) uint64 {
 	var n uint64
 	for _, s := range Stats() {
 		if s.Backend == backend {
-			n += s.Connects
+			n += counter(s)
 		}
 	}
 	return n
+}
+
+// loopConnects sums the connects the running loops of backend carried.
+func loopConnects(backend string) uint64 {
+	return loopStat(backend, func(s LoopStats) uint64 { return s.Connects })
 }
 
 // TestDialThroughLoop checks that the connect is carried by the loop

@@ -201,16 +201,9 @@ func testReadFromDeadline(t *testing.T, backend, path string) {
 }
 
 // zeroCopyBytes sums the bytes ReadFrom moved without user-space copies
-// on the running loops of backend (those of another backend may stop
-// between two calls and take their counts with them).
+// on the running loops of backend.
 func zeroCopyBytes(backend string) uint64 {
-	var n uint64
-	for _, s := range Stats() {
-		if s.Backend == backend {
-			n += s.ZeroCopyBytes
-		}
-	}
-	return n
+	return loopStat(backend, func(s LoopStats) uint64 { return s.ZeroCopyBytes })
 }
 
 func TestServeFile(t *testing.T) {

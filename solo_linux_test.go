@@ -21,13 +21,7 @@ var soloBackends = []string{"io_uring", "poll"}
 
 // soloHandoffs sums the SoloHandoffs counters of backend's loops.
 func soloHandoffs(backend string) uint64 {
-	var n uint64
-	for _, s := range Stats() {
-		if s.Backend == backend {
-			n += s.SoloHandoffs
-		}
-	}
-	return n
+	return loopStat(backend, func(s LoopStats) uint64 { return s.SoloHandoffs })
 }
 
 // TestSoloRead: the Read of a loop's only connection receives with read(2)
