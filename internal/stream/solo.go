@@ -91,24 +91,14 @@ var aLongTimeAgo = time.Unix(1, 0)
 // longer) hold the receive side: the loop receives, Read waits for it.
 var errLoopReceives = errors.New("the loop receives")
 
-// readSolo receives into p directly, if the reader holds the receive side,
-// and returns Read's result; errLoopReceives if it does not. Called from
-// Read with rmu held, s.mu not held, and no queued bytes.
+// readSolo receives into p directly and returns Read's result, or
+// errLoopReceives if the loop takes receiving back first. Read calls it
+// with rmu held, after claiming the receive side (soloOn to soloBusy) in
+// the critical section that found the queue empty: while the reader holds
+// it the loop receives nothing, so the queue stays empty. It gives the
+// receive side back before returning.
 func (s *Stream) readSolo(p []byte) (n int, err error) {
-	if !s.solo.CompareAndSwap(soloOn, soloBusy) {
-		return 0, errLoopReceives
-	}
 	defer s.endSolo()
-	// Read saw the queue empty and the receive side ours, but the loop
-	// may have taken it, received and given it back since (on, off, on):
-	// bytes it queued meanwhile come before the socket's. While we hold
-	// it, the loop queues nothing more.
-	s.mu.Lock()
-	queued := s.roff < len(s.rbuf) || s.rerr != nil
-	s.mu.Unlock()
-	if queued {
-		return 0, errLoopReceives
-	}
 	f := s.soloFile.Load()
 	if f == nil {
 		if f, err = s.openSoloFile(); err != nil {

@@ -203,10 +203,12 @@ func (s *Stream) Read(p []byte) (int, error) {
 			s.rerr = io.EOF
 		}
 		// The reader of a loop's only connection receives itself
-		// (solo.go). One that waits for the loop offers p to it: the next
-		// bytes it receives are copied straight into p instead of into
-		// the queue (Deliver).
-		solo := err == nil && s.solo.Load() == soloOn
+		// (solo.go): it claims the receive side here, in the same
+		// critical section that found the queue empty, so no byte the
+		// loop queued can be overtaken. One that waits for the loop
+		// offers p to it: the next bytes it receives are copied straight
+		// into p instead of into the queue (Deliver).
+		solo := err == nil && s.solo.CompareAndSwap(soloOn, soloBusy)
 		if err == nil && !solo {
 			s.rwant = p
 		}
