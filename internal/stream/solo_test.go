@@ -280,3 +280,21 @@ func TestSoloBulk(t *testing.T) {
 	waitingDeliver("short")
 	assert.True(t, s.StartSolo(), "a reader that caught up was not offered solo receiving again")
 }
+
+// TestSoloReadAllocatesNothing: a solo Read is the hot path of a
+// one-connection server, and its wait callback must not escape.
+func TestSoloReadAllocatesNothing(t *testing.T) {
+	s, _, peer, _ := soloPair(t)
+	require.True(t, s.StartSolo())
+	buf := make([]byte, 64)
+	one := []byte{1}
+	read := func() {
+		_, err := unix.Write(peer, one)
+		require.NoError(t, err)
+		n, err := s.Read(buf)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	}
+	read() // opens the dup
+	assert.Zero(t, testing.AllocsPerRun(100, read))
+}
