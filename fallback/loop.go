@@ -325,7 +325,7 @@ func (l *Loop) newConn(fd int) *conn {
 	setNoSigpipe(fd) // before any send, direct ones included
 	c := &conn{l: l, fd: fd}
 	c.s = stream.New(fd, c)
-	c.s.CountReceived(&l.stats.BytesIn)
+	c.s.CountSolo(stream.SoloCounters{Received: &l.stats.BytesIn, Handoffs: &l.stats.SoloHandoffs})
 	return c
 }
 
@@ -374,7 +374,6 @@ func (l *Loop) updateSolo() {
 	for _, e := range l.ents {
 		if c := e.c; c != nil && !c.closing && !c.dead {
 			l.solo, c.solo = c, true
-			l.stats.SoloHandoffs.Add(1)
 			if c.s.StartSolo() {
 				l.watchReads(c, false)
 			}

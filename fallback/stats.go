@@ -20,7 +20,7 @@ type stats struct {
 	Polls         atomic.Uint64 // waits that blocked: netpoller parks, or epoll_wait(-1)/kevent(NULL) calls
 	Sleeps        atomic.Uint64 // times the loop announced it would sleep and waited
 	BytesIn       atomic.Uint64 // bytes received
-	SoloHandoffs  atomic.Uint64 // times the only connection's receiving went to its reader (updateSolo)
+	SoloHandoffs  atomic.Uint64 // times a connection's receiving went to its reader (stream.StartSolo)
 	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
 }
 

@@ -362,7 +362,7 @@ func (l *Loop) adopt(fd int) *stream.Stream {
 	}
 	c := &conn{l: l, fd: fd, slot: slot, gen: l.nextGen()}
 	c.s = stream.New(fd, c)
-	c.s.CountReceived(&l.stats.BytesIn)
+	c.s.CountSolo(stream.SoloCounters{Received: &l.stats.BytesIn, Handoffs: &l.stats.SoloHandoffs})
 	l.conns[slot] = c
 	l.group.acquire()
 	l.stats.Conns.Add(1)
@@ -393,7 +393,6 @@ func (l *Loop) updateSolo() {
 	for _, c := range l.conns {
 		if c != nil && !c.closing {
 			l.solo, c.solo = c, true
-			l.stats.SoloHandoffs.Add(1)
 			// A receive in flight is cancelled; its completion re-arms,
 			// which hands over instead (armRecv).
 			l.cancelRecv(c)

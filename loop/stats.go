@@ -22,7 +22,7 @@ type Stats struct {
 	Enters        atomic.Uint64 // io_uring_enter calls
 	Sleeps        atomic.Uint64 // times the loop parked waiting for completions
 	Yields        atomic.Uint64 // times it let readers run before sleeping
-	SoloHandoffs  atomic.Uint64 // times the only connection's receiving went to its reader (updateSolo)
+	SoloHandoffs  atomic.Uint64 // times a connection's receiving went to its reader (stream.StartSolo)
 	BytesIn       atomic.Uint64 // bytes received
 	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
 	NoBufs        atomic.Uint64 // receives that ran out of provided buffers

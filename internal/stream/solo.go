@@ -40,6 +40,9 @@ func (s *Stream) StartSolo() bool {
 		return false
 	}
 	if s.solo.CompareAndSwap(soloOff, soloOn) {
+		if s.counters.Handoffs != nil {
+			s.counters.Handoffs.Add(1)
+		}
 		poke(s.rwake)
 	}
 	return true
@@ -73,9 +76,15 @@ func (s *Stream) StopSolo() bool {
 // the receive side.
 func (s *Stream) LoopReceives() bool { return s.solo.Load() == soloOff }
 
-// CountReceived makes direct receives add their byte counts to n (the
-// loop's statistics). The loop calls it before the stream is in use.
-func (s *Stream) CountReceived(n *atomic.Uint64) { s.received = n }
+// SoloCounters are the loop's statistics that solo receiving adds to.
+type SoloCounters struct {
+	Received *atomic.Uint64 // bytes a solo reader received
+	Handoffs *atomic.Uint64 // times receiving went to the reader (StartSolo)
+}
+
+// CountSolo makes solo receiving add to the loop's counters. The loop
+// calls it before the stream is in use.
+func (s *Stream) CountSolo(c SoloCounters) { s.counters = c }
 
 // interruptSolo makes a reader waiting in a direct receive re-check the
 // stream: a deadline in the past ends its netpoller wait at once.
@@ -165,8 +174,8 @@ func (s *Stream) readSolo(p []byte) (n int, err error) {
 		s.DeliverEnd(io.EOF)
 		return 0, io.EOF
 	}
-	if s.received != nil {
-		s.received.Add(uint64(n))
+	if s.counters.Received != nil {
+		s.counters.Received.Add(uint64(n))
 	}
 	if n < len(p) || n < bulkMinRead {
 		s.fullRuns = 0

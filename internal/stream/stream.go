@@ -86,7 +86,7 @@ type Stream struct {
 	fullRuns int                     // solo reads in a row that filled the reader's buffer (reader only)
 	bulkEnd  int                     // deliveries in a row smaller than a waiting reader's buffer (under mu)
 	soloFile atomic.Pointer[os.File] // the solo reader's dup of the socket, parked on in the netpoller
-	received *atomic.Uint64          // the loop's byte counter, for direct receives
+	counters SoloCounters            // the loop's statistics, for solo receiving
 
 	mu      sync.Mutex // guards everything below
 	rbuf    []byte     // received, unread bytes are rbuf[roff:]
