@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""placement.py RESULTS
+
+Reads the output of `run.sh ROUNDS placement` (a "== p IMPL PLACE round N:
+RATE" line, then classify.py's lines, per run; PLACE is free or pinned) and
+prints two Markdown tables: the medians per implementation and placement, in
+CPU µs per request; and what ringnet's server would have to cost, free, for
+1.30x the stdlib's throughput.
+
+Free, server and load generator share both CPUs, and what is left idle counts
+too: throughput is 2 CPUs over (server + load generator + idle) per request.
+So 1.30x needs ringnet's total at or under the stdlib's total / 1.3; with
+ringnet's measured load generator and idle time, that leaves the server a
+budget, printed beside its measured cost free and pinned and beside the floor
+(u:app + u:gc + k:net: net/http, GC and the kernel's TCP work, which no
+transport removes)."""
+import collections
+import re
+import statistics
+import sys
+
+runs = collections.defaultdict(list)  # (impl, place) -> [{proc: {bucket: us}}]
+cur = None
+for line in open(sys.argv[1]):
+    m = re.match(r"== p (\w+) (\w+) round (\d+): ([\d.]+)", line)
+    if m:
+        cur = {"rate": float(m.group(4))}
+        runs[(m.group(1), m.group(2))].append(cur)
+        continue
+    m = re.match(r"(\w+): ([\d.]+) us/req\s+\((.*)\)", line)
+    if m and cur is not None:
+        d = {"total": float(m.group(2))}
+        for kv in m.group(3).split(", "):
+            k, v = kv.rsplit(" ", 1)
+            d[k] = float(v)
+        cur[m.group(1)] = d
+
+
+def med(xs):
+    return statistics.median(xs) if xs else 0.0
+
+
+def get(im, pl, proc, b="total"):
+    return med([r.get(proc, {}).get(b, 0.0) for r in runs[(im, pl)]])
+
+
+def floor(im, pl):
+    return sum(get(im, pl, "bsrv", b) for b in ("u:app", "u:gc", "k:net"))
+
+
+print("| impl | placement | runs | req/s | server | floor (app+gc+net) | server − floor | load gen | idle and other |")
+print("|---|---|---|---|---|---|---|---|---|")
+for im in ("stdlib", "ringnet"):
+    for pl in ("free", "pinned"):
+        rs = runs[(im, pl)]
+        if not rs:
+            continue
+        s, f = get(im, pl, "bsrv"), floor(im, pl)
+        print(f"| {im} | {pl} | {len(rs)} | {med([r['rate'] for r in rs]):,.0f} | {s:.2f} | {f:.2f} | {s - f:.2f} "
+              f"| {get(im, pl, 'loadgen'):.2f} | {get(im, pl, 'other'):.2f} |")
+
+print()
+for pl in ("free", "pinned"):
+    pairs = [b["rate"] / a["rate"] for a, b in zip(runs[("stdlib", pl)], runs[("ringnet", pl)])]
+    if pairs:
+        print(f"ringnet ÷ stdlib, {pl}: {med(pairs):.2f}× ({', '.join(f'{p:.2f}' for p in pairs)})")
+print()
+total = get("stdlib", "free", "bsrv") + get("stdlib", "free", "loadgen") + get("stdlib", "free", "other")
+load, idle = get("ringnet", "free", "loadgen"), get("ringnet", "free", "other")
+budget = total / 1.3 - load - idle
+print("| free, for 1.30× | µs per request |")
+print("|---|---|")
+print(f"| stdlib total (server + load gen + idle) | {total:.2f} |")
+print(f"| ringnet's total may be at most | {total / 1.3:.2f} |")
+print(f"| ringnet's server budget, with its load gen ({load:.2f}) and idle ({idle:.2f}) as measured | {budget:.2f} |")
+print(f"| the same with no idle time at all | {budget + idle:.2f} |")
+print(f"| ringnet's server measured, free | {get('ringnet', 'free', 'bsrv'):.2f} |")
+print(f"| ringnet's server measured, pinned (alone on a CPU) | {get('ringnet', 'pinned', 'bsrv'):.2f} |")
+print(f"| floor (app + gc + net), ringnet free / pinned | {floor('ringnet', 'free'):.2f} / {floor('ringnet', 'pinned'):.2f} |")
