@@ -128,10 +128,12 @@
 // already sends with send(2) directly (below).
 //
 // A pass that delivered bytes to two or more connections yields
-// (runtime.Gosched) before it submits anything, so that their readers run
-// first: the replies they write find the loop awake and go out in one
-// batched io_uring_enter, together with the receives re-armed for the
-// same connections, instead of one send(2) each. At one connection the loop sleeps at once
+// (runtime.Gosched) so that their readers run first: the replies they
+// write find the loop awake and go out in one batched io_uring_enter
+// instead of one send(2) each. A pass of fewer than 16 yields before it
+// submits anything, so the receives it re-armed go out in that same
+// enter; a larger one submits them first (submitFirstAfter has the
+// numbers). At one connection the loop sleeps at once
 // and the reply is sent directly, which measured faster alone (see
 // yieldAfter for the numbers). A loop with more than one connection that
 // finds nothing to do also yields a few times (idleSpins) before it
