@@ -12,23 +12,14 @@ transport under unchanged net/http removes is the server's u:app, u:gc and
 k:net, and the load generator's whole cost; each is taken at the lower of the
 two implementations' medians (ringnet's batching lowers k:net and the load
 generator's cost). Ceiling = (stdlib server + stdlib load gen) / that floor."""
-import re, sys, statistics, collections
-runs = collections.defaultdict(list)   # (workload, impl) -> [ {proc: {bucket: us}} ]
-cur = None
-for line in open(sys.argv[1]):
-    m = re.match(r"== (\w) (\w+) (\d+) round (\d+): ([\d.]+)", line)
-    if m:
-        wl = ("http" if m.group(1) == "h" else "echo128") + " c=" + m.group(3)
-        cur = {"rate": float(m.group(5))}
-        runs[(wl, m.group(2))].append(cur)
-        continue
-    m = re.match(r"(\w+): ([\d.]+) us/req\s+\((.*)\)", line)
-    if m and cur is not None:
-        d = {"total": float(m.group(2))}
-        for kv in m.group(3).split(", "):
-            k, v = kv.rsplit(" ", 1)
-            d[k] = float(v)
-        cur[m.group(1)] = d
+import statistics
+import sys
+
+from results import read_runs
+
+runs = read_runs(  # (workload, impl) -> [run, ...]
+    sys.argv[1], r"== (\w) (\w+) (\d+) round (\d+): (?P<rate>[\d.]+)",
+    lambda m: (("http" if m.group(1) == "h" else "echo128") + " c=" + m.group(3), m.group(2)))
 med = lambda xs: statistics.median(xs) if xs else 0.0
 def bucket(wl, im, proc, b):
     return med([r[proc].get(b, 0.0) for r in runs[(wl, im)]])

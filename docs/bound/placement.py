@@ -14,26 +14,13 @@ ringnet's measured load generator and idle time, that leaves the server a
 budget, printed beside its measured cost free and pinned and beside the floor
 (u:app + u:gc + k:net: net/http, GC and the kernel's TCP work, which no
 transport removes)."""
-import collections
-import re
 import statistics
 import sys
 
-runs = collections.defaultdict(list)  # (impl, place) -> [{proc: {bucket: us}}]
-cur = None
-for line in open(sys.argv[1]):
-    m = re.match(r"== p (\w+) (\w+) round (\d+): ([\d.]+)", line)
-    if m:
-        cur = {"rate": float(m.group(4))}
-        runs[(m.group(1), m.group(2))].append(cur)
-        continue
-    m = re.match(r"(\w+): ([\d.]+) us/req\s+\((.*)\)", line)
-    if m and cur is not None:
-        d = {"total": float(m.group(2))}
-        for kv in m.group(3).split(", "):
-            k, v = kv.rsplit(" ", 1)
-            d[k] = float(v)
-        cur[m.group(1)] = d
+from results import read_runs
+
+runs = read_runs(  # (impl, place) -> [run, ...]
+    sys.argv[1], r"== p (\w+) (\w+) round (\d+): (?P<rate>[\d.]+)", lambda m: (m.group(1), m.group(2)))
 
 
 def med(xs):
