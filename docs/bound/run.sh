@@ -2,9 +2,9 @@
 # run.sh [ROUNDS] [placement|echo16k] — profile the stdlib and ringnet servers
 # under the harness's loads and print, per run, the CPU per request of the
 # server and of the load generator split into buckets (classify.py); then the
-# ceiling table (ceiling.py). With "placement": only net/http at c=50, each
-# server both free and pinned (server on CPU 0, wrk on CPU 1), then the
-# placement table (placement.py). With "echo16k": only the echo of 16 KiB
+# ceiling table (ceiling.py). With "placement": only net/http at c=$CONNS
+# (default 50), each server both free and pinned (server on CPU 0, wrk on
+# CPU 1), then the placement table (placement.py). With "echo16k": only the echo of 16 KiB
 # messages at c=1000, the per-run buckets alone. Needs wrk, perf and
 # python3; sends traffic to 127.0.0.1 only; every load is bounded (9 s) and
 # every process it starts is stopped by pid.
@@ -20,7 +20,7 @@ trap 'rm -rf "$W"' EXIT
 # profile MODE IMPL CONNS OUT [pinned]: 9 s of load, perf record -a for 5 s
 # of it. Prints the load's rate (requests or messages per second).
 profile() {
-	local mode=$1 impl=$2 conns=$3 out=$4 port=$((20000 + RANDOM % 20000))
+	local mode=$1 impl=$2 conns=$3 out=$4 port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
 	local onsrv=() onload=()
 	if [ "${5:-}" = pinned ]; then
 		onsrv=(taskset -c 0) onload=(taskset -c 1)
@@ -50,7 +50,7 @@ if [ "${2:-}" = placement ]; then
 	for round in $(seq "$ROUNDS"); do
 		for place in free pinned; do
 			for impl in stdlib ringnet; do
-				rate=$(profile http $impl 50 "$W/run" $place)
+				rate=$(profile http $impl "${CONNS:-50}" "$W/run" $place)
 				echo "== p $impl $place round $round: $rate"
 				"$HERE/classify.py" "$W/run.data" "$rate" 5 1000 wrk
 			done
