@@ -616,6 +616,10 @@ func (s *Stream) ReleaseFD() (fd int, reset bool) {
 // drains it (ReqResume).
 func (s *Stream) Deliver(b []byte) (pause bool) {
 	s.mu.Lock()
+	// A reader about to wait has set rwant under s.mu: only then is there
+	// anyone to wake. Poking an empty channel with nobody waiting would
+	// leave a token that wakes the reader's next wait for nothing.
+	waiting := s.rwant != nil
 	if s.rwant != nil && s.roff == len(s.rbuf) {
 		s.noteDeliveryLocked(len(b), len(s.rwant))
 		// A reader waits with its buffer: fill it, queue the rest.
@@ -640,7 +644,9 @@ func (s *Stream) Deliver(b []byte) (pause bool) {
 		pause = true
 	}
 	s.mu.Unlock()
-	poke(s.rwake)
+	if waiting {
+		poke(s.rwake)
+	}
 	return pause
 }
 

@@ -282,6 +282,24 @@ func TestDeliverIntoWaitingReader(t *testing.T) {
 	require.NoError(t, s.Close())
 }
 
+// TestDeliverWithNoReaderLeavesNoToken: bytes that arrive while nobody
+// waits in Read are queued without a wake-up, which would otherwise cut the
+// reader's next wait short for nothing; a waiting reader is still woken.
+func TestDeliverWithNoReaderLeavesNoToken(t *testing.T) {
+	s, _ := newTest()
+	s.Deliver([]byte("ab"))
+	assert.Zero(t, len(s.rwake), "woken with nobody waiting")
+	p := make([]byte, 8)
+	n, err := s.Read(p)
+	require.NoError(t, err)
+	assert.Equal(t, "ab", string(p[:n]))
+
+	got := waitingReader(t, s, 8)
+	s.Deliver([]byte("cd"))
+	assert.Equal(t, "cd", string(<-got))
+	require.NoError(t, s.Close())
+}
+
 // TestClearingDeadlineWakesNobody: clearing or re-setting a deadline leaves
 // no token that would wake the next blocking Read or Write for nothing.
 func TestClearingDeadlineWakesNobody(t *testing.T) {
