@@ -100,6 +100,7 @@ type Stream struct {
 	wfly    []byte // bytes the loop is sending; wfly[woff:] are unsent
 	woff    int
 	sending bool          // the loop owns wfly
+	wwait   bool          // a Write or LockSend waits for sends to complete (SendDone wakes it)
 	werr    error         // first send error, reported by every later Write
 	wshut   bool          // CloseWrite was called
 	linger  *time.Timer   // aborts a Close that could not flush in time
@@ -287,6 +288,9 @@ func (s *Stream) Write(p []byte) (int, error) {
 			n += take
 			flush = !s.sending
 		}
+		if n < len(p) {
+			s.wwait = true
+		}
 		s.mu.Unlock()
 		if flush {
 			s.request(ReqFlush)
@@ -361,6 +365,7 @@ func (s *Stream) LockSend() error {
 			s.mu.Unlock()
 			return nil
 		}
+		s.wwait = true
 		s.mu.Unlock()
 		wait(s.wwake, &s.wdl, &s.wtimer)
 	}
@@ -707,7 +712,13 @@ func (s *Stream) SendDone(n int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.woff += n
-	poke(s.wwake)
+	if s.wwait {
+		// Only a writer that found no room, or LockSend, waits for
+		// sends to complete; poking with nobody waiting would touch the
+		// channel for nothing and cut a later wait short.
+		s.wwait = false
+		poke(s.wwake)
+	}
 	if s.woff < len(s.wfly) {
 		return s.wfly[s.woff:]
 	}

@@ -300,6 +300,20 @@ func TestDeliverWithNoReaderLeavesNoToken(t *testing.T) {
 	require.NoError(t, s.Close())
 }
 
+// TestSendDoneWithNoWriterLeavesNoToken: a completed send wakes the wake
+// channel only for a writer that waits for room (or LockSend).
+func TestSendDoneWithNoWriterLeavesNoToken(t *testing.T) {
+	s, _ := newTest()
+	n, err := s.Write([]byte("abc"))
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	b := s.NextSend()
+	require.Equal(t, "abc", string(b))
+	assert.Nil(t, s.SendDone(len(b)))
+	assert.Zero(t, len(s.wwake), "woken with nobody waiting")
+	require.NoError(t, s.Close())
+}
+
 // TestClearingDeadlineWakesNobody: clearing or re-setting a deadline leaves
 // no token that would wake the next blocking Read or Write for nothing.
 func TestClearingDeadlineWakesNobody(t *testing.T) {
