@@ -81,7 +81,6 @@ type conn struct {
 	writable   chan struct{} // closed at the next writable edge, for SendFile
 	hup        bool          // the poller reported the peer's FIN or an error
 	rdone      bool          // DeliverEnd was called
-	solo       bool          // the loop's only connection: its reader receives (updateSolo)
 	readsOff   bool          // the poller does not report its read events (a solo reader reads)
 	rerun      bool          // queued on the loop's rerun list
 
@@ -354,14 +353,15 @@ func (l *Loop) register(c *conn) {
 // reader, which then reads the socket itself and waits for it in Go's
 // netpoller (stream.StartSolo), and takes it back when a second
 // connection arrives, as the io_uring loops do (see the package doc).
-// Called whenever the number of connections changes. The poller's
-// registration stays: its edges for a solo connection are ignored (recv),
-// and one that passed meanwhile is made up for by reading at once when
-// receiving comes back.
+// Called whenever the number of connections changes. The poller stops
+// reporting a solo connection's read events meanwhile (watchReads); bytes
+// that arrived in between are read at once when receiving comes back
+// (recv turns the events on again, which reports the current readiness,
+// and ReqResume reads).
 func (l *Loop) updateSolo() {
 	if l.stats.Conns.Load() != 1 {
 		if c := l.solo; c != nil {
-			l.solo, c.solo = nil, false
+			l.solo = nil
 			if c.s.StopSolo() {
 				l.recv(c)
 			} // else its reader is receiving, and asks to resume when done
@@ -373,7 +373,7 @@ func (l *Loop) updateSolo() {
 	}
 	for _, e := range l.ents {
 		if c := e.c; c != nil && !c.closing && !c.dead {
-			l.solo, c.solo = c, true
+			l.solo = c
 			if c.s.StartSolo() {
 				l.watchReads(c, false)
 			}
@@ -414,7 +414,7 @@ func (l *Loop) recv(c *conn) {
 	if c.rdone || c.closing || c.s.RecvPaused() {
 		return // paused: the reader asks to resume (ReqResume) when it has drained the queue
 	}
-	if c.solo && c.s.StartSolo() {
+	if l.solo == c && c.s.StartSolo() {
 		l.watchReads(c, false)
 		return // the reader receives
 	}

@@ -120,7 +120,6 @@ type conn struct {
 	flying                   []byte        // memory the in-flight send points at
 	waiting                  *writableWait // a SendFile's wait for room, in the send slot
 	starved                  bool
-	solo                     bool // the loop's only connection: its reader receives (updateSolo)
 	drained                  bool // the last receive left the socket empty
 	closing, aborting        bool
 	wantShutWr, shutWr       bool
@@ -405,7 +404,7 @@ func (l *Loop) adopt(fd int) *stream.Stream {
 func (l *Loop) updateSolo() {
 	if l.stats.Conns.Load() != 1 {
 		if c := l.solo; c != nil {
-			l.solo, c.solo = nil, false
+			l.solo = nil
 			if c.s.StopSolo() {
 				l.armRecv(c)
 			} // else its reader is receiving, and asks to resume when done
@@ -417,7 +416,7 @@ func (l *Loop) updateSolo() {
 	}
 	for _, c := range l.conns {
 		if c != nil && !c.closing {
-			l.solo, c.solo = c, true
+			l.solo = c
 			// A receive in flight is cancelled; its completion re-arms,
 			// which hands over instead (armRecv).
 			l.cancelRecv(c)
@@ -437,7 +436,7 @@ func (l *Loop) armRecv(c *conn) {
 	if c.recvArmed || c.closing || c.starved || c.s.RecvEnded() || c.s.RecvPaused() {
 		return
 	}
-	if c.solo && c.s.StartSolo() {
+	if l.solo == c && c.s.StartSolo() {
 		return // the reader receives
 	}
 	if !c.s.LoopReceives() {
