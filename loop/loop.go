@@ -433,7 +433,7 @@ func (l *Loop) nextGen() uint32 { return genCounter.Add(1) & 0xffffff }
 func (c *conn) ud(op udOp) uint64 { return packUD(op, c.gen, c.slot) }
 
 func (l *Loop) armRecv(c *conn) {
-	if c.recvArmed || c.closing || c.starved || c.s.RecvEnded() || c.s.RecvPaused() {
+	if c.recvArmed || c.closing || c.starved || !c.s.RecvWanted() {
 		return
 	}
 	if l.solo == c && c.s.StartSolo() {

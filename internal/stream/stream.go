@@ -625,7 +625,7 @@ func (s *Stream) Deliver(b []byte) (pause bool) {
 	// anyone to wake. Poking an empty channel with nobody waiting would
 	// leave a token that wakes the reader's next wait for nothing.
 	waiting := s.rwant != nil
-	if s.rwant != nil && s.roff == len(s.rbuf) {
+	if waiting && s.roff == len(s.rbuf) {
 		s.noteDeliveryLocked(len(b), len(s.rwant))
 		// A reader waits with its buffer: fill it, queue the rest.
 		s.rgot = copy(s.rwant, b)
@@ -673,11 +673,13 @@ func (s *Stream) DeliverEnd(err error) {
 	poke(s.rwake)
 }
 
-// RecvEnded reports whether the receive side has ended (EOF or error).
-func (s *Stream) RecvEnded() bool {
+// RecvWanted reports whether the loop should receive for s: the received
+// stream has not ended (EOF or an error) and is not paused at the
+// high-water mark. One lock for both, on the loop's re-arm path.
+func (s *Stream) RecvWanted() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rerr != nil
+	return s.rerr == nil && !s.rpaused
 }
 
 // NextSend returns the bytes the loop should send now, or nil if there are

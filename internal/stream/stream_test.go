@@ -97,6 +97,7 @@ func TestDeliverReadOrderAndCompaction(t *testing.T) {
 
 func TestPauseAndResume(t *testing.T) {
 	s, k := newTest()
+	assert.True(t, s.RecvWanted())
 	chunk := make([]byte, 64<<10)
 	paused := false
 	for range RecvHighWater/len(chunk) + 1 {
@@ -104,6 +105,7 @@ func TestPauseAndResume(t *testing.T) {
 	}
 	assert.True(t, paused, "Deliver asks to pause at the high-water mark")
 	assert.True(t, s.RecvPaused())
+	assert.False(t, s.RecvWanted(), "paused: the loop does not re-arm")
 	buf := make([]byte, 64<<10)
 	for s.RecvPaused() {
 		_, err := s.Read(buf)
@@ -113,6 +115,9 @@ func TestPauseAndResume(t *testing.T) {
 	assert.Less(t, unread, RecvLowWater)
 	assert.Equal(t, ReqResume, s.TakeRequests(), "draining below the low-water mark asks the loop to resume")
 	assert.Equal(t, 1, k.kicks)
+	assert.True(t, s.RecvWanted())
+	s.DeliverEnd(io.EOF)
+	assert.False(t, s.RecvWanted(), "ended: the loop does not re-arm")
 }
 
 func TestWriteBlocksAtHighWaterUntilSent(t *testing.T) {
