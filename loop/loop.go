@@ -84,7 +84,7 @@ const yieldAfter = 2
 // the receives' task work, which with COOP_TASKRUN waits for that entry
 // to the kernel; not traced). Yielding first at any size cost net/http
 // c=1000 pinned 6 % of its throughput (median same-repetition ratio
-// 0.935-0.965 over 8-10 repetitions in three runs, 2026-11-26 22:19-22:31
+// 0.911-0.965 over 6-10 repetitions in four runs, 2026-11-26 22:19-22:31
 // UTC; p99 34 -> 40 ms); with this bound, 1.004x (8 repetitions), while
 // c=50 keeps the gain (0.505 -> 0.401 syscalls per request, throughput
 // 0.997x).

@@ -21,7 +21,7 @@ type Stats struct {
 	CQEs          atomic.Uint64 // completions reaped
 	Enters        atomic.Uint64 // io_uring_enter calls
 	Sleeps        atomic.Uint64 // times the loop parked waiting for completions
-	Yields        atomic.Uint64 // times it let readers run before sleeping
+	Yields        atomic.Uint64 // times a pass let the readers it fed run (yieldAfter)
 	SoloHandoffs  atomic.Uint64 // times a connection's receiving went to its reader (stream.StartSolo)
 	BytesIn       atomic.Uint64 // bytes received
 	RecvPauses    atomic.Uint64 // receives paused at the high-water mark

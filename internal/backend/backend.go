@@ -99,7 +99,7 @@ type Stats struct {
 	Enters         uint64 // io_uring_enter calls
 	Polls          uint64 // epoll_wait/kevent calls that blocked (poll backend)
 	Sleeps         uint64 // times the loop parked waiting
-	Yields         uint64 // times the loop let the readers it fed run before sleeping (io_uring)
+	Yields         uint64 // times a loop pass let the readers it fed run before going on (io_uring)
 	SoloHandoffs   uint64 // times a loop's only connection had its receiving handed to its reader (again after a second connection left, or a bulk transfer ended)
 	WakesWritten   uint64 // wake fd writes by producers that found the loop asleep
 	WakesCoalesced uint64 // producer notifications that found it awake and wrote nothing
