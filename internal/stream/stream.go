@@ -77,6 +77,7 @@ type Stream struct {
 
 	rdl, wdl     atomic.Int64 // deadlines, UnixNano; 0 means none
 	rwake, wwake chan struct{}
+	rwaiting     atomic.Bool // a reader waits on rwake (or is about to): a new deadline pokes it
 	rtimer       *time.Timer // owned by the reader holding rmu
 	wtimer       *time.Timer // owned by the writer holding wmu
 
@@ -224,7 +225,12 @@ func (s *Stream) Read(p []byte) (int, error) {
 			}
 			continue // the loop receives again: re-check the queue
 		}
+		// Set before wait loads the deadline, cleared after: a
+		// SetReadDeadline that swaps the deadline in between sees it
+		// and pokes, one that came before is seen by wait itself.
+		s.rwaiting.Store(true)
 		wait(s.rwake, &s.rdl, &s.rtimer)
+		s.rwaiting.Store(false)
 		s.mu.Lock()
 		n := s.rgot
 		s.rwant, s.rgot = nil, 0
@@ -459,11 +465,17 @@ func (s *Stream) WriteDeadline() time.Time {
 // Only a new deadline wakes a blocked reader: one that waits with a timer
 // for an older deadline re-checks when that timer fires, so clearing or
 // re-setting a deadline (net/http does both several times per request)
-// costs no wake-up and leaves no stale token in the reader's channel.
+// costs no wake-up and leaves no stale token in the reader's channel. Nor
+// does a new deadline while no reader waits (net/http sets a past one to
+// end its background read, often before that read has begun): the next
+// Read checks the deadline before it waits.
 func (s *Stream) SetReadDeadline(t time.Time) {
 	d := unixNano(t)
 	if old := s.rdl.Swap(d); d != 0 && d != old {
-		s.wakeReader()
+		if s.rwaiting.Load() {
+			poke(s.rwake)
+		}
+		s.interruptSolo()
 	}
 }
 

@@ -305,6 +305,30 @@ func TestDeliverWithNoReaderLeavesNoToken(t *testing.T) {
 	require.NoError(t, s.Close())
 }
 
+// TestNewDeadlineWithNoReaderLeavesNoToken: net/http sets a past read
+// deadline to end its background read, often before that read has begun;
+// with nobody waiting that must not leave a token that wakes the next
+// wait for nothing. A reader that does wait is still woken by it.
+func TestNewDeadlineWithNoReaderLeavesNoToken(t *testing.T) {
+	s, _ := newTest()
+	s.SetReadDeadline(time.Unix(1, 0))
+	assert.Zero(t, len(s.rwake), "woken with nobody waiting")
+	_, err := s.Read(make([]byte, 1))
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	s.SetReadDeadline(time.Time{})
+
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Read(make([]byte, 1))
+		errc <- err
+	}()
+	require.Eventually(t, s.rwaiting.Load, 5*time.Second, time.Millisecond)
+	s.SetReadDeadline(time.Unix(1, 0))
+	require.ErrorIs(t, <-errc, os.ErrDeadlineExceeded)
+	assert.False(t, s.rwaiting.Load())
+	require.NoError(t, s.Close())
+}
+
 // TestSendDoneWithNoWriterLeavesNoToken: a completed send wakes the wake
 // channel only for a writer that waits for room (or LockSend).
 func TestSendDoneWithNoWriterLeavesNoToken(t *testing.T) {
@@ -323,6 +347,7 @@ func TestSendDoneWithNoWriterLeavesNoToken(t *testing.T) {
 // no token that would wake the next blocking Read or Write for nothing.
 func TestClearingDeadlineWakesNobody(t *testing.T) {
 	s, _ := newTest()
+	s.rwaiting.Store(true) // as a reader in its wait: only then is it poked
 	dl := time.Now().Add(time.Hour)
 	s.SetReadDeadline(dl)
 	s.SetWriteDeadline(dl)
