@@ -324,7 +324,12 @@ func TestNewDeadlineWithNoReaderLeavesNoToken(t *testing.T) {
 	}()
 	require.Eventually(t, s.rwaiting.Load, 5*time.Second, time.Millisecond)
 	s.SetReadDeadline(time.Unix(1, 0))
-	require.ErrorIs(t, <-errc, os.ErrDeadlineExceeded)
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiting reader was not woken by a past deadline")
+	}
 	assert.False(t, s.rwaiting.Load())
 	require.NoError(t, s.Close())
 }
