@@ -197,10 +197,10 @@ func (s *Stream) readSolo(p []byte) (n int, err error) {
 // its sender) is receiving a bulk transfer, which goes faster through
 // the loop: the loop receives large chunks on its goroutine, often on the
 // other CPU, while the reader copies out of the queue, and a reader with
-// a small buffer (bufio's 4 KiB) makes no system call per read. The stream is bulk until
-// the reader catches up: bulkAfter deliveries in a row, each into a
-// waiting reader, smaller than its buffer. Then the loop hands receiving
-// back at its next receive (StartSolo).
+// a small buffer (bufio's 4 KiB) makes no system call per read. The
+// stream is bulk until the reader catches up: bulkAfter deliveries in a
+// row, each into a waiting reader, smaller than its buffer. Then the loop
+// hands receiving back at its next receive (StartSolo).
 const (
 	bulkAfter   = 4
 	bulkMinRead = 4 << 10
