@@ -82,6 +82,9 @@ docs/bench.png and docs/bench.json.
 
 Workloads:
 %s
+'go run ./bench runs A/bench.json B/bench.json ...' prints the median over
+several runs' reports instead (see 'go run ./bench runs -h').
+
 Needs wrk for the HTTP workloads and perf for syscall counts (reported n/a
 without it). Install them with:
 

@@ -8,6 +8,7 @@
 //	go run ./bench            # the full run, about 13 minutes on 2 CPUs
 //	go run ./bench -quick     # a smoke run of about 3 minutes
 //	go run ./bench -h         # flags, workloads, and how to install wrk and perf
+//	go run ./bench runs A/bench.json B/bench.json ...  # medians over several runs
 //
 // Every server runs as its own process, under perf stat when perf is
 // installed, and is stopped after its run, also when the harness fails or
@@ -33,6 +34,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "client" {
 		os.Exit(clientMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "runs" {
+		os.Exit(runsMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	cfg, err := parseConfig(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
