@@ -162,7 +162,7 @@ func fmtRatio(c cell, bold bool) string {
 	if !c.HasRatio {
 		return "—"
 	}
-	s := fmt.Sprintf("%.2f×", c.Ratio)
+	s := fmtTimes(c.Ratio)
 	if bold {
 		return "**" + s + "**"
 	}

@@ -38,6 +38,7 @@ var runsColumns = []runsColumn{
 	{mRSS, "RSS/conn ÷ " + baseline, true, fmtTimes},
 }
 
+// fmtTimes formats a ratio, as the report's table does.
 func fmtTimes(v float64) string { return fmt.Sprintf("%.2f×", v) }
 
 // runsMain is "bench runs FILE...". It returns the exit code.
