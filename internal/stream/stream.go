@@ -123,8 +123,12 @@ func New(fd int, k Kicker) *Stream {
 	return s
 }
 
-// wakeReader wakes a reader blocked in Read, on whichever it waits. It
-// runs on user goroutines (Close, SetReadDeadline).
+// wakeReader wakes a reader blocked in Read, on whichever it waits,
+// whether or not it has announced its wait (rwaiting): Close uses it,
+// since a reader that checked closed just before Close set it may not
+// have announced its wait yet, and does not look at closed again before
+// it blocks. SetReadDeadline pokes only an announced reader, because the
+// wait itself reads the deadline after the announcement.
 func (s *Stream) wakeReader() {
 	poke(s.rwake)
 	s.interruptSolo()
