@@ -15,27 +15,44 @@ Reads the bench.json of several runs of the harness and prints one
 markdown table: for every workload and implementation, the median over the
 runs of each run's figure (its ratio to the baseline for throughput, p50,
 p99, CPU per op and RSS per connection; the value itself for syscalls per
-op), and in brackets
+op, the implementation's and the baseline's), and in brackets
 every run's figure, in the order the files were given ("—" where a run did
 not measure it). One run's ratios move by ±0.1–0.3 on a shared 2-CPU VM;
 the median of several runs is steadier.
 `
 
-// runsColumn is one column of the runs table: a metric, and whether the
-// figure is the ratio to the baseline or the value.
+// runsColumn is one column of the runs table: a metric, whether the
+// figure is the ratio to the baseline or the value, and whether it is the
+// baseline's own value on the same workload (to compare with).
 type runsColumn struct {
-	metric, header string
-	ratio          bool
-	format         func(float64) string
+	metric, header    string
+	ratio, ofBaseline bool
+	format            func(float64) string
 }
 
 var runsColumns = []runsColumn{
-	{mThroughput, "×" + baseline, true, fmtTimes},
-	{mP50, "p50 ÷ " + baseline, true, fmtTimes},
-	{mP99, "p99 ÷ " + baseline, true, fmtTimes},
-	{mCPU, "CPU/op ÷ " + baseline, true, fmtTimes},
-	{mSyscalls, "syscalls/op", false, fmtNumber},
-	{mRSS, "RSS/conn ÷ " + baseline, true, fmtTimes},
+	{mThroughput, "×" + baseline, true, false, fmtTimes},
+	{mP50, "p50 ÷ " + baseline, true, false, fmtTimes},
+	{mP99, "p99 ÷ " + baseline, true, false, fmtTimes},
+	{mCPU, "CPU/op ÷ " + baseline, true, false, fmtTimes},
+	{mSyscalls, "syscalls/op", false, false, fmtNumber},
+	{mSyscalls, "syscalls/op of " + baseline, false, true, fmtNumber},
+	{mRSS, "RSS/conn ÷ " + baseline, true, false, fmtTimes},
+}
+
+// figure returns column c's figure in row, if row measured it.
+func (c runsColumn) figure(row summaryRow, ok bool) (float64, bool) {
+	if !ok || row.OK == 0 {
+		return 0, false
+	}
+	cl, ok := row.Cells[c.metric]
+	switch {
+	case !ok:
+		return 0, false
+	case c.ratio:
+		return cl.Ratio, cl.HasRatio
+	}
+	return cl.Value, true
 }
 
 // fmtTimes formats a ratio, as the report's table does.
@@ -101,22 +118,17 @@ func runsTable(names []string, reports []report) string {
 		for _, c := range runsColumns {
 			var got []float64
 			each := make([]string, len(reports))
+			of := k
+			if c.ofBaseline {
+				of.impl = baseline
+			}
 			for i := range reports {
 				each[i] = "—"
-				row, ok := rows[i][k]
-				if !ok || row.OK == 0 {
-					continue
+				row, ok := rows[i][of]
+				if v, ok := c.figure(row, ok); ok {
+					got = append(got, v)
+					each[i] = strings.TrimSuffix(c.format(v), "×")
 				}
-				cl, ok := row.Cells[c.metric]
-				if !ok || (c.ratio && !cl.HasRatio) {
-					continue
-				}
-				v := cl.Value
-				if c.ratio {
-					v = cl.Ratio
-				}
-				got = append(got, v)
-				each[i] = strings.TrimSuffix(c.format(v), "×")
 			}
 			if len(got) == 0 {
 				p(" — |")
