@@ -29,6 +29,13 @@ import (
 // 1.01x; BenchmarkPingPong unchanged within its noise. The cost: a
 // completion for a thread that runs user code without a system call waits
 // for its next timer tick.
+//
+// IORING_SETUP_DEFER_TASKRUN, which batches that task work until the
+// ring's owner enters it to reap, was measured and not kept (docs/bench.md,
+// 2026-11-27): it needs SINGLE_ISSUER, so the loop goroutine must be
+// locked to one thread, and every yield and wake-up of a locked goroutine
+// is a thread hand-off. It gained 9 % at net/http c=1000 (free), lost
+// 4-8 % at c=50, and moved c=1000 pinned by less than the noise.
 const setupCoopTaskrun = 1 << 8
 
 // newRing sets up a ring with COOP_TASKRUN, or without it on kernels that
