@@ -157,6 +157,9 @@ func splice(doc, block string) string {
 	return strings.TrimRight(doc, "\n") + "\n\n" + block
 }
 
+// fmtTimes formats a ratio: the report's cells and "bench runs" use it.
+func fmtTimes(v float64) string { return fmt.Sprintf("%.2f×", v) }
+
 // fmtRatio formats a cell's ratio, in bold for the headline ratio.
 func fmtRatio(c cell, bold bool) string {
 	if !c.HasRatio {

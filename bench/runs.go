@@ -55,9 +55,6 @@ func (c runsColumn) figure(row summaryRow, ok bool) (float64, bool) {
 	return cl.Value, true
 }
 
-// fmtTimes formats a ratio, as the report's table does.
-func fmtTimes(v float64) string { return fmt.Sprintf("%.2f×", v) }
-
 // runsMain is "bench runs FILE...". It returns the exit code.
 func runsMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
