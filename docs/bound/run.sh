@@ -4,7 +4,8 @@
 # server and of the load generator split into buckets (classify.py); then the
 # ceiling table (ceiling.py). With "placement": only net/http at c=$CONNS
 # (default 50), each server both free and pinned (server on CPU 0, wrk on
-# CPU 1), then the placement table (placement.py). With "echo16k": only the echo of 16 KiB
+# CPU 1; PLACES="pinned" for the pinned runs alone), then the placement
+# tables (placement.py). With "echo16k": only the echo of 16 KiB
 # messages at c=1000, the per-run buckets alone. Needs wrk, perf and
 # python3; sends traffic to 127.0.0.1 only; every load is bounded (9 s) and
 # every process it starts is stopped by pid.
@@ -48,7 +49,7 @@ profile() {
 
 if [ "${2:-}" = placement ]; then
 	for round in $(seq "$ROUNDS"); do
-		for place in free pinned; do
+		for place in ${PLACES:-free pinned}; do
 			for impl in stdlib ringnet; do
 				rate=$(profile http $impl "${CONNS:-50}" "$W/run" $place)
 				echo "== p $impl $place round $round: $rate"
