@@ -66,6 +66,13 @@ func TestRunsTable(t *testing.T) {
 	assert.Contains(t, row, "| 0.480 [0.480/0.530/0.330/—] |", "syscalls: values, not ratios")
 	assert.Contains(t, row, "| 3.00 [3.00/3.00/3.00/—] |", "the baseline's syscalls beside them")
 	assert.Contains(t, row, "| — |", "p50 was measured by no run")
+	cells := strings.Split(strings.Trim(row, "| "), " | ")
+	require.Len(t, cells, 2+len(runsColumns), "workload, impl, then one cell per column")
+	for i, c := range runsColumns {
+		if c.metric == mP50 || c.metric == mP99 || c.metric == mCPU || c.metric == mRSS {
+			assert.Equal(t, "—", cells[2+i], "%s: measured by no run", c.header)
+		}
+	}
 	assert.Contains(t, rowOf(t, table, "echo", "ringnet"), "| 2.00× [—/—/—/2.00] |")
 	assert.NotContains(t, table, "| http-c50 | "+baseline+" |", "the baseline's ratios are 1 by definition")
 }
