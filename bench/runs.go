@@ -40,9 +40,10 @@ var runsColumns = []runsColumn{
 	{mRSS, "RSS/conn ÷ " + baseline, true, false, fmtTimes},
 }
 
-// figure returns column c's figure in row, if row measured it.
-func (c runsColumn) figure(row summaryRow, ok bool) (float64, bool) {
-	if !ok || row.OK == 0 {
+// figure returns column c's figure in row, if row measured it (a run
+// without the row gives the zero summaryRow, which measured nothing).
+func (c runsColumn) figure(row summaryRow) (float64, bool) {
+	if row.OK == 0 {
 		return 0, false
 	}
 	cl, ok := row.Cells[c.metric]
@@ -121,8 +122,7 @@ func runsTable(names []string, reports []report) string {
 			}
 			for i := range reports {
 				each[i] = "—"
-				row, ok := rows[i][of]
-				if v, ok := c.figure(row, ok); ok {
+				if v, ok := c.figure(rows[i][of]); ok {
 					got = append(got, v)
 					each[i] = strings.TrimSuffix(c.format(v), "×")
 				}
