@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/sys/unix"
 )
 
@@ -215,4 +216,78 @@ func TestDialerFields(t *testing.T) {
 			})
 		}
 	})
+}
+
+// fakeResolver returns a pure-Go resolver whose DNS server is a
+// goroutine of the test on 127.0.0.1, answering A and AAAA queries from
+// names (fully qualified) and NXDOMAIN otherwise.
+func fakeResolver(t *testing.T, names map[string][]string) *net.Resolver {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if reply, err := dnsAnswer(buf[:n], names); err == nil {
+				_, _ = pc.WriteTo(reply, from)
+			}
+		}
+	}()
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+		},
+	}
+}
+
+func dnsAnswer(query []byte, names map[string][]string) ([]byte, error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(query)
+	if err != nil {
+		return nil, err
+	}
+	q, err := p.Question()
+	if err != nil {
+		return nil, err
+	}
+	h.Response, h.Authoritative = true, true
+	ips, ok := names[q.Name.String()]
+	if !ok {
+		h.RCode = dnsmessage.RCodeNameError
+	}
+	b := dnsmessage.NewBuilder(nil, h)
+	b.EnableCompression()
+	if err := b.StartQuestions(); err != nil {
+		return nil, err
+	}
+	if err := b.Question(q); err != nil {
+		return nil, err
+	}
+	if err := b.StartAnswers(); err != nil {
+		return nil, err
+	}
+	for _, s := range ips {
+		ip := net.ParseIP(s)
+		rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
+		switch {
+		case q.Type == dnsmessage.TypeA && ip.To4() != nil:
+			var a dnsmessage.AResource
+			copy(a.A[:], ip.To4())
+			err = b.AResource(rh, a)
+		case q.Type == dnsmessage.TypeAAAA && ip.To4() == nil:
+			var a dnsmessage.AAAAResource
+			copy(a.AAAA[:], ip.To16())
+			err = b.AAAAResource(rh, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b.Finish()
 }

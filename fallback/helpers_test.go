@@ -3,7 +3,6 @@
 package fallback
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -266,5 +265,3 @@ func pattern(b []byte, seed, off int) {
 		b[i] = byte(v>>24) ^ byte(v>>11) ^ byte(v)
 	}
 }
-
-var errAny = errors.New("any")

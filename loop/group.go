@@ -4,7 +4,6 @@ package loop
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -145,7 +144,6 @@ type Listener struct {
 	paused    atomic.Bool   // some loop stopped accepting: q passed AcceptBacklog
 	pending   atomic.Int32  // loops that still hold the socket
 	released  chan struct{} // closed once the socket is closed
-	closeMu   sync.Mutex
 }
 
 // Listen starts accepting on the listening socket fd, which the Listener

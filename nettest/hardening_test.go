@@ -168,12 +168,6 @@ func leakCheckT(t *testing.T, b *backend) {
 	})
 }
 
-// recvResult is what a goroutine reports about a transfer.
-type recvResult struct {
-	n   int64
-	err error
-}
-
 func waitResult[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
 	t.Helper()
 	select {

@@ -262,7 +262,7 @@ func (s *servers) shutdown(d time.Duration) error {
 		select {
 		case err := <-s.serveErr:
 			if !errors.Is(err, http.ErrServerClosed) {
-				errs = append(errs, fmt.Errorf("Serve returned %v", err))
+				errs = append(errs, fmt.Errorf("serve returned %v", err))
 			}
 		case <-time.After(d / 2):
 			errs = append(errs, errors.New("an http.Server did not return"))
