@@ -1,6 +1,7 @@
 // Package ecosystem holds tests of real servers and clients running on
-// ringnet: crypto/tls and net/http over HTTPS, HTTP/2 (over TLS with ALPN
-// and cleartext h2c), gRPC, WebSocket (github.com/coder/websocket) and
+// ringnet: crypto/tls and net/http over HTTPS, HTTP/2 (over TLS with ALPN,
+// and cleartext h2c through net/http and through golang.org/x/net/http2),
+// gRPC, WebSocket (github.com/coder/websocket) and
 // net/http/httputil.ReverseProxy. Each test runs on every backend in the
 // table of backends_test.go, with the standard library as the reference
 // entry that proves the test itself right.

@@ -3,11 +3,9 @@ package ecosystem_test
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -16,8 +14,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 )
 
 // h2Handler serves the HTTP/2 tests:
@@ -98,7 +94,8 @@ func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // h2Mode is one way of speaking HTTP/2: over TLS chosen by ALPN, or
-// cleartext h2c with prior knowledge.
+// cleartext h2c with prior knowledge (net/http's own, or
+// golang.org/x/net/http2's).
 type h2Mode struct {
 	name string
 	// start serves h on backend b and returns the base URL and a client.
@@ -115,17 +112,16 @@ var h2Modes = []h2Mode{
 		return "https://" + addr, &http.Client{Transport: tr}
 	}},
 	{name: "h2c", start: func(t *testing.T, b backend, h http.Handler) (string, *http.Client) {
-		srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{}), ReadHeaderTimeout: 10 * time.Second}
+		// net/http's own cleartext HTTP/2 with prior knowledge (Go 1.24+).
+		var h2c http.Protocols
+		h2c.SetUnencryptedHTTP2(true)
+		srv := &http.Server{Handler: h, Protocols: &h2c, ReadHeaderTimeout: 10 * time.Second}
 		addr := serveHTTP(t, b, srv)
-		tr := &http2.Transport{
-			AllowHTTP: true,
-			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-				return b.dial(ctx, network, addr)
-			},
-		}
-		t.Cleanup(tr.CloseIdleConnections)
+		tr := newTransport(t, b)
+		tr.Protocols = &h2c
 		return "http://" + addr, &http.Client{Transport: tr}
 	}},
+	h2cXNetMode,
 }
 
 // get fetches url, requires HTTP/2 and status 200, and returns the
