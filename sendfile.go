@@ -3,12 +3,16 @@
 package ringnet
 
 import (
+	"errors"
 	"io"
+	"net"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringnet/ringnet/internal/backend"
+	"github.com/ringnet/ringnet/internal/stream"
 )
 
 // ReadFrom implements io.ReaderFrom. From an *os.File (or an
@@ -19,25 +23,35 @@ import (
 // serves a *net.TCPConn or *net.UnixConn source; on the poll backend the
 // caller's goroutine uses sendfile(2) and waits for the writable edge
 // through the loop. From any other reader it copies through Write.
-// Deadlines and Close apply as to Write.
+// Deadlines and Close apply as to Write, and errors are those of
+// net.TCPConn's ReadFrom: an *net.OpError with Op "readfrom".
 func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
-	f, remain := fileOf(r)
-	if f == nil {
-		return io.Copy(writerOnly{c}, r)
+	n, err := c.readFrom(r)
+	if err != nil && err != io.EOF {
+		err = c.wrapErr("readfrom", err)
 	}
-	n, err, handled := c.sendFile(f, remain)
-	if lr, ok := r.(*io.LimitedReader); ok {
-		lr.N -= n
-	}
-	if !handled {
+	return n, err
+}
+
+func (c *Conn) readFrom(r io.Reader) (int64, error) {
+	if f, remain := fileOf(r); f != nil {
+		n, err, handled := c.sendFile(f, remain)
+		if lr, ok := r.(*io.LimitedReader); ok {
+			lr.N -= n
+		}
+		if handled {
+			return n, err
+		}
 		// Not a file sendfile can read (a pipe, a directory...): copy.
-		m, err := io.Copy(writerOnly{c}, r)
-		return n + m, err
 	}
-	if err != nil {
-		return n, c.opErr("readfrom", err)
-	}
-	return n, nil
+	return io.Copy(writerOnly{c}, r)
+}
+
+// wrapErr wraps err, already in the form the standard library gives it,
+// in a *net.OpError for op on this connection, as net.TCPConn's ReadFrom
+// and WriteTo wrap what they return.
+func (c *Conn) wrapErr(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.net, Source: c.laddr, Addr: c.raddr, Err: err}
 }
 
 // writerOnly hides ReadFrom from io.Copy so it does not recurse.
@@ -74,7 +88,10 @@ func fileOf(r io.Reader) (rawFile, int64) {
 
 // sendFile has the backend send remain bytes (-1: to the end) of f from
 // its current offset, which it advances past them. handled is false if
-// the backend cannot read f and nothing was sent.
+// the backend cannot read f and nothing was sent. Its errors read as
+// those of net.TCPConn's ReadFrom under its OpError: a failed system call
+// is named after the one the standard library would have made (splice
+// from a socket, sendfile from a file), whatever the backend used.
 func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, handled bool) {
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -84,8 +101,20 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	if !ok {
 		return 0, nil, false
 	}
+	syscallName := "sendfile"
+	if _, ok := f.(interface{ LocalAddr() net.Addr }); ok {
+		syscallName = "splice"
+	}
 	if err := c.s.LockSend(); err != nil {
-		return 0, err, true
+		switch {
+		case syscallName == "sendfile" && (err == stream.ErrClosed || err == os.ErrDeadlineExceeded):
+			// The standard library's sendfile gives up on a closed
+			// connection or a passed write deadline before it starts,
+			// and its copy through Write then fails with Write's error.
+			return 0, c.opErr("write", err), true
+		default:
+			return 0, c.streamErr(syscallName, err), true
+		}
 	}
 	var sendErr error
 	defer func() { c.s.UnlockSend(sendErr) }()
@@ -107,6 +136,13 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	})
 	switch {
 	case cerr != nil:
+		// The source's own error (closed, past its read deadline), which
+		// its RawConn wraps as a "raw-read" OpError; the standard
+		// library's splice returns it bare.
+		var oe *net.OpError
+		if errors.As(cerr, &oe) && oe.Op == "raw-read" {
+			cerr = oe.Err
+		}
 		return written, cerr, true
 	case (serr == unix.EINVAL || serr == unix.ENOSYS) && written == 0:
 		return 0, nil, false
@@ -114,13 +150,34 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	if errno, ok := serr.(syscall.Errno); ok && errno != 0 {
 		sendErr = errno
 	}
-	return written, serr, true
+	return written, c.streamErr(syscallName, serr), true
+}
+
+// streamErr gives an error of the stream the form net's internals give
+// it: a system call's errno wrapped in an *os.SyscallError named
+// syscallName, and the closed stream net.ErrClosed.
+func (c *Conn) streamErr(syscallName string, err error) error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case syscall.Errno:
+		return os.NewSyscallError(syscallName, e)
+	}
+	if err == stream.ErrClosed {
+		return net.ErrClosed
+	}
+	return err
 }
 
 // WriteTo implements io.WriterTo: it copies from the connection to w until
-// the end of the stream.
+// the end of the stream. Errors are those of net.TCPConn's WriteTo: an
+// *net.OpError with Op "writeto" around the Read's or w's error.
 func (c *Conn) WriteTo(w io.Writer) (int64, error) {
-	return io.Copy(w, readerOnly{c})
+	n, err := io.Copy(w, readerOnly{c})
+	if err != nil && err != io.EOF {
+		err = c.wrapErr("writeto", err)
+	}
+	return n, err
 }
 
 // readerOnly hides WriteTo from io.Copy so it does not recurse.

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -222,4 +226,161 @@ func waitErr(t *testing.T, errc <-chan error, what string) error {
 		t.Fatalf("%s still blocked 5s after Close", what)
 		return fmt.Errorf("unreachable")
 	}
+}
+
+// failingIO is a reader and a writer that fail with err.
+type failingIO struct{ err error }
+
+func (f failingIO) Read([]byte) (int, error)  { return 0, f.err }
+func (f failingIO) Write([]byte) (int, error) { return 0, f.err }
+
+// addrPattern matches the addresses in an OpError's text, which differ
+// between two connections.
+var addrPattern = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+
+// errChain describes err and the errors it wraps, one line each (type,
+// and Op of an OpError), ending with its text with addresses blanked.
+func errChain(err error) []string {
+	var out []string
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		line := reflect.TypeOf(e).String()
+		if oe, ok := e.(*net.OpError); ok {
+			line += " " + oe.Op + " " + oe.Net
+		}
+		out = append(out, line)
+	}
+	if err != nil {
+		out = append(out, addrPattern.ReplaceAllString(err.Error(), "ADDR"))
+	}
+	return out
+}
+
+// TestReadFromWriteToErrors compares what ReadFrom and WriteTo return on
+// every way they can fail with what *net.TCPConn returns in the same
+// situation: the same count, the same chain of wrapped errors, the same
+// text. ReadFrom takes a plain reader, a file (sendfile's path) or a
+// socket (splice's path).
+func TestReadFromWriteToErrors(t *testing.T) {
+	guard(t, 60*time.Second)
+	boom := errors.New("boom")
+	file := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(file, []byte("file contents"), 0o644))
+	openFile := func(t *testing.T) *os.File {
+		f, err := os.Open(file)
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	// socketSource returns a *net.TCPConn with "x" ready to read (none
+	// when empty), its peer held open.
+	socketSource := func(t *testing.T, data bool) *net.TCPConn {
+		src, peer := pairT(t, stdlibBackend)
+		t.Cleanup(func() { src.Close() })
+		if data {
+			_, err := peer.Write([]byte("x"))
+			require.NoError(t, err)
+		}
+		return src.(*net.TCPConn)
+	}
+	closeConn := func(t *testing.T, c net.Conn, _ *net.TCPConn) { require.NoError(t, c.Close()) }
+	pastWriteDeadline := func(t *testing.T, c net.Conn, _ *net.TCPConn) {
+		require.NoError(t, c.SetWriteDeadline(time.Unix(1, 0)))
+	}
+	pastReadDeadline := func(t *testing.T, c net.Conn, _ *net.TCPConn) {
+		require.NoError(t, c.SetReadDeadline(time.Unix(1, 0)))
+	}
+	// peerReset has the peer reset the connection and waits until a Read
+	// on c reports it.
+	peerReset := func(t *testing.T, c net.Conn, peer *net.TCPConn) {
+		require.NoError(t, peer.SetLinger(0))
+		require.NoError(t, peer.Close())
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+		_, err := c.Read(make([]byte, 1))
+		require.ErrorIs(t, err, syscall.ECONNRESET)
+	}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, c net.Conn, peer *net.TCPConn) // nil: none
+		do    func(t *testing.T, c net.Conn) (int64, error)
+	}{
+		{"ReadFrom/reader fails", nil, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(failingIO{boom})
+		}},
+		{"ReadFrom/reader after Close", closeConn, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(strings.NewReader("x"))
+		}},
+		{"ReadFrom/reader past write deadline", pastWriteDeadline, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(strings.NewReader("x"))
+		}},
+		{"ReadFrom/file after Close", closeConn, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(openFile(t))
+		}},
+		{"ReadFrom/limited file after Close", closeConn, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(io.LimitReader(openFile(t), 4))
+		}},
+		{"ReadFrom/file past write deadline", pastWriteDeadline, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(openFile(t))
+		}},
+		{"ReadFrom/file after a reset", peerReset, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(openFile(t))
+		}},
+		{"ReadFrom/socket after a reset", peerReset, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(socketSource(t, true))
+		}},
+		{"ReadFrom/socket after Close", closeConn, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(socketSource(t, true))
+		}},
+		{"ReadFrom/socket past write deadline", pastWriteDeadline, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.ReaderFrom).ReadFrom(socketSource(t, true))
+		}},
+		{"ReadFrom/closed socket", nil, func(t *testing.T, c net.Conn) (int64, error) {
+			src := socketSource(t, true)
+			require.NoError(t, src.Close())
+			return c.(io.ReaderFrom).ReadFrom(src)
+		}},
+		{"ReadFrom/socket past its read deadline", nil, func(t *testing.T, c net.Conn) (int64, error) {
+			src := socketSource(t, false)
+			require.NoError(t, src.SetReadDeadline(time.Unix(1, 0)))
+			return c.(io.ReaderFrom).ReadFrom(src)
+		}},
+		{"WriteTo/writer fails", func(t *testing.T, _ net.Conn, peer *net.TCPConn) {
+			_, err := peer.Write([]byte("x"))
+			require.NoError(t, err)
+		}, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.WriterTo).WriteTo(failingIO{boom})
+		}},
+		{"WriteTo/after Close", closeConn, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.WriterTo).WriteTo(io.Discard)
+		}},
+		{"WriteTo/past read deadline", pastReadDeadline, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.WriterTo).WriteTo(io.Discard)
+		}},
+		{"WriteTo/to the end", func(t *testing.T, _ net.Conn, peer *net.TCPConn) {
+			_, err := peer.Write([]byte("last bytes"))
+			require.NoError(t, err)
+			require.NoError(t, peer.Close())
+		}, func(t *testing.T, c net.Conn) (int64, error) {
+			return c.(io.WriterTo).WriteTo(io.Discard)
+		}},
+	}
+	run := func(t *testing.T, b *backend, tc int) (int64, []string) {
+		c, peer := pairT(t, b)
+		t.Cleanup(func() { c.Close() })
+		if setup := cases[tc].setup; setup != nil {
+			setup(t, c, peer)
+		}
+		n, err := cases[tc].do(t, c)
+		return n, errChain(err)
+	}
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				wantN, want := run(t, stdlibBackend, i)
+				gotN, got := run(t, b, i)
+				t.Logf("stdlib: %d %q", wantN, want)
+				assert.Equal(t, wantN, gotN, "count")
+				assert.Equal(t, want, got, "errors, outermost first, then the text")
+			})
+		}
+	})
 }
