@@ -14,13 +14,13 @@ import (
 
 // serveListener moves a listener made by the net package onto backend b:
 // a duplicate of its socket goes to the loops, and sl is closed.
-func serveListener(sl net.Listener, network string, b *backend.Backend, cfg config, keepAlive opts) (net.Listener, error) {
+func serveListener(sl net.Listener, network string, b *backend.Backend, cfg config, o opts) (net.Listener, error) {
 	addr := sl.Addr()
 	unlink := ""
 	if ul, ok := sl.(*net.UnixListener); ok {
 		// The path is removed by our Close, not by net's below.
 		ul.SetUnlinkOnClose(false)
-		if name := addr.String(); keepAlive.unlink && name != "" && name[0] != '@' {
+		if name := addr.String(); o.unlink && name != "" && name[0] != '@' {
 			unlink = name
 		}
 	}
@@ -37,7 +37,7 @@ func serveListener(sl net.Listener, network string, b *backend.Backend, cfg conf
 		}
 		return nil, err
 	}
-	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: keepAlive.keepAlive, unlink: unlink}
+	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: o.keepAlive, keepAliveConfig: o.keepAliveConfig, unlink: unlink}
 	g.Release()
 	return ln, nil
 }

@@ -43,16 +43,17 @@ func newConn(s *stream.Stream, network string) *Conn {
 	return c
 }
 
-// setupAccepted applies what net does to every accepted TCP connection:
-// TCP_NODELAY on, and keep-alive probes every 15 seconds unless disabled.
-func (c *Conn) setupAccepted(keepAlive time.Duration) {
+// setupKeepAlive applies what net does to every TCP connection it accepts
+// or dials: TCP_NODELAY on, and keep-alive probes as cfg says if it is
+// enabled, else after keepAlive idle (zero: 15 seconds) unless that is
+// negative.
+func (c *Conn) setupKeepAlive(keepAlive time.Duration, cfg net.KeepAliveConfig) {
 	_ = c.SetNoDelay(true)
-	if keepAlive >= 0 {
-		if keepAlive == 0 {
-			keepAlive = defaultKeepAlive
-		}
-		_ = c.SetKeepAlive(true)
-		_ = c.SetKeepAlivePeriod(keepAlive)
+	if !cfg.Enable && keepAlive >= 0 {
+		cfg = net.KeepAliveConfig{Enable: true, Idle: keepAlive}
+	}
+	if cfg.Enable {
+		_ = c.SetKeepAliveConfig(cfg)
 	}
 }
 
@@ -216,17 +217,22 @@ func (c *Conn) SetKeepAlive(keepalive bool) error {
 	return c.setsockopt(unix.SOL_SOCKET, unix.SO_KEEPALIVE, boolint(keepalive))
 }
 
-// SetKeepAlivePeriod sets the idle time before the first probe and the
-// interval between probes, rounded up to whole seconds.
+// SetKeepAlivePeriod sets the idle time before the first keep-alive
+// probe, rounded up to whole seconds, as net.TCPConn.SetKeepAlivePeriod
+// does: zero means 15 seconds, and a negative period changes nothing.
 func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
-	secs := int((d + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
+	return c.setKeepAliveSecs(tcpKeepIdle, d, defaultKeepAliveIdle)
+}
+
+// setKeepAliveSecs sets the keep-alive option opt (idle or interval) to d
+// rounded up to whole seconds: def if d is zero, unchanged if negative.
+func (c *Conn) setKeepAliveSecs(opt int, d, def time.Duration) error {
+	if d == 0 {
+		d = def
+	} else if d < 0 {
+		return nil
 	}
-	if err := c.setsockopt(unix.IPPROTO_TCP, tcpKeepIdle, secs); err != nil {
-		return err
-	}
-	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+	return c.setsockopt(unix.IPPROTO_TCP, opt, int((d+time.Second-1)/time.Second))
 }
 
 // SetLinger sets what Close does with unsent data, as

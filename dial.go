@@ -304,13 +304,7 @@ func (dl *dialing) single(ctx context.Context, g backend.Group, ra net.Addr) (ne
 	}
 	c := newConn(s, dl.network)
 	if dl.network != "unix" {
-		ka := dl.d.KeepAliveConfig
-		if !ka.Enable && dl.d.KeepAlive >= 0 {
-			ka = net.KeepAliveConfig{Enable: true, Idle: dl.d.KeepAlive}
-		}
-		if ka.Enable {
-			_ = c.SetKeepAliveConfig(ka)
-		}
+		c.setupKeepAlive(dl.d.KeepAlive, dl.d.KeepAliveConfig)
 	}
 	return c, nil
 }

@@ -30,32 +30,24 @@ func (c *Conn) File() (*os.File, error) {
 }
 
 // SetKeepAliveConfig configures keep-alive probes as
-// net.TCPConn.SetKeepAliveConfig does: zero fields keep their current
-// values, negative ones their defaults (15 s, 15 s, 9 probes).
+// net.TCPConn.SetKeepAliveConfig does: it turns them on or off as Enable
+// says and sets Idle, Interval and Count either way, a zero field to its
+// default (15 s, 15 s, 9 probes), leaving a negative one unchanged.
 func (c *Conn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
-	if err := c.SetKeepAlive(config.Enable); err != nil || !config.Enable {
+	if err := c.SetKeepAlive(config.Enable); err != nil {
 		return err
 	}
-	secs := func(d, def int) int {
-		if d < 0 {
-			return def
-		}
-		return d
+	if err := c.setKeepAliveSecs(tcpKeepIdle, config.Idle, defaultKeepAliveIdle); err != nil {
+		return err
 	}
-	if config.Idle != 0 {
-		if err := c.setsockopt(unix.IPPROTO_TCP, tcpKeepIdle, secs(int((config.Idle+999999999)/1e9), 15)); err != nil {
-			return err
-		}
+	if err := c.setKeepAliveSecs(unix.TCP_KEEPINTVL, config.Interval, defaultKeepAliveInterval); err != nil {
+		return err
 	}
-	if config.Interval != 0 {
-		if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs(int((config.Interval+999999999)/1e9), 15)); err != nil {
-			return err
-		}
-	}
-	if config.Count != 0 {
-		if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPCNT, secs(config.Count, 9)); err != nil {
-			return err
-		}
+	switch {
+	case config.Count == 0:
+		return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPCNT, defaultKeepAliveCount)
+	case config.Count > 0:
+		return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPCNT, config.Count)
 	}
 	return nil
 }

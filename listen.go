@@ -32,7 +32,7 @@ func Listen(network, address string) (net.Listener, error) {
 // address parsing, name resolution, Control and every error are exactly
 // net's; the loops then take over a duplicate of its fd.
 func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
-	nlc := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive}
+	nlc := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive, KeepAliveConfig: lc.KeepAliveConfig}
 	if !servedNetwork(network) {
 		return nlc.Listen(ctx, network, address)
 	}
@@ -49,7 +49,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		return sl, err
 	}
 	addr := sl.Addr()
-	ln, err := serveListener(sl, network, b, cfg, opts{keepAlive: lc.KeepAlive, unlink: true})
+	ln, err := serveListener(sl, network, b, cfg, opts{keepAlive: lc.KeepAlive, keepAliveConfig: lc.KeepAliveConfig, unlink: true})
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addr, Err: err}
 	}

@@ -15,11 +15,12 @@ import (
 // Listener is a TCP or Unix listener whose connections are served by the
 // event loops. It implements net.Listener; Accept returns *Conn values.
 type Listener struct {
-	ln        backend.Listener
-	addr      net.Addr
-	network   string
-	keepAlive time.Duration
-	unlink    string // socket file to remove on Close
+	ln              backend.Listener
+	addr            net.Addr
+	network         string
+	keepAlive       time.Duration
+	keepAliveConfig net.KeepAliveConfig
+	unlink          string // socket file to remove on Close
 }
 
 // Accept waits for and returns the next connection, a *Conn.
@@ -40,7 +41,7 @@ func (l *Listener) AcceptRing() (*Conn, error) {
 	}
 	c := newConn(s, l.network)
 	if l.network != "unix" {
-		c.setupAccepted(l.keepAlive)
+		c.setupKeepAlive(l.keepAlive, l.keepAliveConfig)
 	}
 	return c, nil
 }

@@ -17,9 +17,12 @@ type ListenConfig struct {
 	// before it is bound, as with net.ListenConfig.
 	Control func(network, address string, c syscall.RawConn) error
 
-	// KeepAlive is the keep-alive period of accepted connections: zero
-	// means 15 seconds, as with net; negative disables keep-alives.
-	KeepAlive time.Duration
+	// KeepAlive and KeepAliveConfig are net.ListenConfig's: keep-alive
+	// probes of accepted connections. KeepAliveConfig, if enabled, wins;
+	// otherwise KeepAlive is the idle time before the first probe (zero:
+	// 15 seconds) and a negative KeepAlive disables them.
+	KeepAlive       time.Duration
+	KeepAliveConfig net.KeepAliveConfig
 
 	// Loops is the number of event loops; zero means runtime.GOMAXPROCS(0).
 	Loops int
@@ -65,12 +68,18 @@ type Dialer struct {
 	Backend     string
 }
 
-const defaultKeepAlive = 15 * time.Second
+// The keep-alive defaults of net (net.KeepAliveConfig's zero fields).
+const (
+	defaultKeepAliveIdle     = 15 * time.Second
+	defaultKeepAliveInterval = 15 * time.Second
+	defaultKeepAliveCount    = 9
+)
 
 // opts carries what a listener does to the connections it accepts.
 type opts struct {
-	keepAlive time.Duration
-	unlink    bool // remove the Unix socket file on Close
+	keepAlive       time.Duration
+	keepAliveConfig net.KeepAliveConfig
+	unlink          bool // remove the Unix socket file on Close
 }
 
 // config is the loop shape shared by ListenConfig and Dialer.
