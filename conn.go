@@ -88,6 +88,14 @@ func (c *Conn) opErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.net, Source: c.laddr, Addr: c.raddr, Err: err}
 }
 
+// localOpErr is opErr for the operations net reports against the local
+// address alone (deadlines, buffer sizes, a raw Control).
+func (c *Conn) localOpErr(op string, err error) error {
+	oe := c.opErr(op, err).(*net.OpError)
+	oe.Source, oe.Addr = nil, c.laddr
+	return oe
+}
+
 // Read reads data from the connection. At the end of the stream it
 // returns a bare io.EOF.
 func (c *Conn) Read(b []byte) (int, error) {
@@ -129,7 +137,7 @@ func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
 // SetDeadline sets the read and write deadlines.
 func (c *Conn) SetDeadline(t time.Time) error {
 	if c.s.Closed() {
-		return c.opErr("set", stream.ErrClosed)
+		return c.localOpErr("set", stream.ErrClosed)
 	}
 	c.s.SetReadDeadline(t)
 	c.s.SetWriteDeadline(t)
@@ -140,7 +148,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // blocked; a past deadline makes it return at once.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	if c.s.Closed() {
-		return c.opErr("set", stream.ErrClosed)
+		return c.localOpErr("set", stream.ErrClosed)
 	}
 	c.s.SetReadDeadline(t)
 	return nil
@@ -150,7 +158,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // blocked.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.s.Closed() {
-		return c.opErr("set", stream.ErrClosed)
+		return c.localOpErr("set", stream.ErrClosed)
 	}
 	c.s.SetWriteDeadline(t)
 	return nil
@@ -196,6 +204,14 @@ func (c *Conn) setsockopt(level, opt, value int) error {
 			err = os.NewSyscallError("setsockopt", errno)
 		}
 		return c.opErr("set", err)
+	}
+	return nil
+}
+
+// setBuffer sets a socket buffer size, with net's error for it.
+func (c *Conn) setBuffer(opt, bytes int) error {
+	if err := c.setsockopt(unix.SOL_SOCKET, opt, bytes); err != nil {
+		return c.localOpErr("set", err.(*net.OpError).Err)
 	}
 	return nil
 }
@@ -256,22 +272,20 @@ func (c *Conn) SetLinger(sec int) error {
 
 // SetReadBuffer sets the size of the kernel's receive buffer.
 func (c *Conn) SetReadBuffer(bytes int) error {
-	return c.setsockopt(unix.SOL_SOCKET, unix.SO_RCVBUF, bytes)
+	return c.setBuffer(unix.SO_RCVBUF, bytes)
 }
 
 // SetWriteBuffer sets the size of the kernel's send buffer.
 func (c *Conn) SetWriteBuffer(bytes int) error {
-	return c.setsockopt(unix.SOL_SOCKET, unix.SO_SNDBUF, bytes)
+	return c.setBuffer(unix.SO_SNDBUF, bytes)
 }
 
 // SyscallConn returns a raw network connection for socket options. Its
 // Control runs while the fd is guaranteed open; Read and Write wait for
 // readiness with poll(2), since the loop, not Go's netpoller, owns the
-// socket.
+// socket, under the connection's read or write deadline. As with net,
+// the raw connection of a closed Conn fails each call with net.ErrClosed.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
-	if c.s.Closed() {
-		return nil, syscall.EINVAL
-	}
 	return rawConn{c}, nil
 }
 
@@ -280,17 +294,35 @@ type rawConn struct{ c *Conn }
 func (r rawConn) Control(f func(fd uintptr)) error {
 	err := r.c.s.WithFD(func(fd int) error { f(uintptr(fd)); return nil })
 	if err != nil {
-		return r.c.opErr("raw-control", err)
+		return r.c.localOpErr("raw-control", err)
 	}
 	return nil
 }
 
-func (r rawConn) Read(f func(fd uintptr) bool) error { return r.wait("raw-read", unix.POLLIN, f) }
+func (r rawConn) Read(f func(fd uintptr) bool) error {
+	return r.wait("raw-read", unix.POLLIN, r.c.s.ReadDeadline, f)
+}
 
-func (r rawConn) Write(f func(fd uintptr) bool) error { return r.wait("raw-write", unix.POLLOUT, f) }
+func (r rawConn) Write(f func(fd uintptr) bool) error {
+	return r.wait("raw-write", unix.POLLOUT, r.c.s.WriteDeadline, f)
+}
 
-func (r rawConn) wait(op string, events int16, f func(fd uintptr) bool) error {
+// rawPollSlice bounds each poll(2) of a raw Read or Write: the fd stays
+// locked open while it waits, so Close waits for the slice to end.
+const rawPollSlice = 10 * time.Millisecond
+
+func (r rawConn) wait(op string, events int16, deadline func() time.Time, f func(fd uintptr) bool) error {
 	for {
+		// As net does, a passed deadline fails the call before f runs
+		// and ends the wait after it.
+		wait := rawPollSlice
+		if dl := deadline(); !dl.IsZero() {
+			left := time.Until(dl)
+			if left <= 0 {
+				return r.c.opErr(op, os.ErrDeadlineExceeded)
+			}
+			wait = min(wait, left)
+		}
 		done := false
 		err := r.c.s.WithFD(func(fd int) error {
 			if f(uintptr(fd)) {
@@ -298,13 +330,16 @@ func (r rawConn) wait(op string, events int16, f func(fd uintptr) bool) error {
 				return nil
 			}
 			pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
-			_, err := unix.Poll(pfd, 10)
+			_, err := unix.Poll(pfd, int((wait+time.Millisecond-1)/time.Millisecond))
 			if err == unix.EINTR {
 				err = nil
 			}
 			return err
 		})
 		if err != nil {
+			if errno, ok := err.(syscall.Errno); ok {
+				err = os.NewSyscallError("poll", errno)
+			}
 			return r.c.opErr(op, err)
 		}
 		if done {

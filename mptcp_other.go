@@ -2,13 +2,8 @@
 
 package ringnet
 
-import "github.com/ringnet/ringnet/internal/stream"
-
 // MultipathTCP reports whether the connection uses MPTCP: never, on this
-// platform.
-func (c *Conn) MultipathTCP() (bool, error) {
-	if c.s.Closed() {
-		return false, c.opErr("get", stream.ErrClosed)
-	}
+// platform, as net.TCPConn.MultipathTCP says.
+func (*Conn) MultipathTCP() (bool, error) {
 	return false, nil
 }

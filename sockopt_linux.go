@@ -7,7 +7,8 @@ import "golang.org/x/sys/unix"
 const tcpKeepIdle = unix.TCP_KEEPIDLE
 
 // MultipathTCP reports whether the connection uses MPTCP, as
-// net.TCPConn.MultipathTCP does.
+// net.TCPConn.MultipathTCP does: false, and no error, when the socket
+// cannot say (a closed Conn).
 func (c *Conn) MultipathTCP() (bool, error) {
 	var proto int
 	err := c.s.WithFD(func(fd int) error {
@@ -15,10 +16,7 @@ func (c *Conn) MultipathTCP() (bool, error) {
 		proto, e = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
 		return e
 	})
-	if err != nil {
-		return false, c.opErr("get", err)
-	}
-	return proto == unix.IPPROTO_MPTCP, nil
+	return err == nil && proto == unix.IPPROTO_MPTCP, nil
 }
 
 // newSocket makes a non-blocking, close-on-exec stream socket.

@@ -384,3 +384,121 @@ func TestReadFromWriteToErrors(t *testing.T) {
 		}
 	})
 }
+
+// tcpConnAPI is the *net.TCPConn method set that ringnet's Conn shares.
+type tcpConnAPI interface {
+	net.Conn
+	CloseRead() error
+	CloseWrite() error
+	SetNoDelay(bool) error
+	SetKeepAlive(bool) error
+	SetKeepAlivePeriod(time.Duration) error
+	SetKeepAliveConfig(net.KeepAliveConfig) error
+	SetLinger(int) error
+	SetReadBuffer(int) error
+	SetWriteBuffer(int) error
+	SyscallConn() (syscall.RawConn, error)
+	MultipathTCP() (bool, error)
+	File() (*os.File, error)
+}
+
+// TestConnMethodErrors calls every method of the *net.TCPConn API on an
+// open and on a closed connection, and the raw connection's calls past a
+// deadline, and compares what each returns with what *net.TCPConn returns
+// in the same state: the same chain of errors and the same text (or
+// both no error).
+func TestConnMethodErrors(t *testing.T) {
+	guard(t, 60*time.Second)
+	past := time.Unix(1, 0)
+	raw := func(c tcpConnAPI, call func(syscall.RawConn) error) error {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			return err
+		}
+		return call(rc)
+	}
+	never := func(uintptr) bool { return false }
+	ops := []struct {
+		name string
+		do   func(c tcpConnAPI) error
+	}{
+		{"CloseRead", func(c tcpConnAPI) error { return c.CloseRead() }},
+		{"CloseWrite", func(c tcpConnAPI) error { return c.CloseWrite() }},
+		{"CloseRead twice", func(c tcpConnAPI) error { _ = c.CloseRead(); return c.CloseRead() }},
+		{"CloseWrite twice", func(c tcpConnAPI) error { _ = c.CloseWrite(); return c.CloseWrite() }},
+		{"Write after CloseWrite", func(c tcpConnAPI) error {
+			_ = c.CloseWrite()
+			_, err := c.Write([]byte("x"))
+			return err
+		}},
+		{"SetNoDelay", func(c tcpConnAPI) error { return c.SetNoDelay(false) }},
+		{"SetKeepAlive", func(c tcpConnAPI) error { return c.SetKeepAlive(true) }},
+		{"SetKeepAlivePeriod", func(c tcpConnAPI) error { return c.SetKeepAlivePeriod(time.Second) }},
+		{"SetKeepAlivePeriod negative", func(c tcpConnAPI) error { return c.SetKeepAlivePeriod(-time.Second) }},
+		{"SetKeepAliveConfig", func(c tcpConnAPI) error {
+			return c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 3})
+		}},
+		{"SetLinger", func(c tcpConnAPI) error { return c.SetLinger(1) }},
+		{"SetReadBuffer", func(c tcpConnAPI) error { return c.SetReadBuffer(1 << 16) }},
+		{"SetWriteBuffer", func(c tcpConnAPI) error { return c.SetWriteBuffer(1 << 16) }},
+		{"SetDeadline", func(c tcpConnAPI) error { return c.SetDeadline(time.Now().Add(time.Hour)) }},
+		{"SetReadDeadline", func(c tcpConnAPI) error { return c.SetReadDeadline(time.Now().Add(time.Hour)) }},
+		{"SetWriteDeadline", func(c tcpConnAPI) error { return c.SetWriteDeadline(time.Now().Add(time.Hour)) }},
+		{"MultipathTCP", func(c tcpConnAPI) error { _, err := c.MultipathTCP(); return err }},
+		{"File", func(c tcpConnAPI) error {
+			f, err := c.File()
+			if f != nil {
+				f.Close()
+			}
+			return err
+		}},
+		{"SyscallConn", func(c tcpConnAPI) error { _, err := c.SyscallConn(); return err }},
+		{"raw Control", func(c tcpConnAPI) error {
+			return raw(c, func(rc syscall.RawConn) error { return rc.Control(func(uintptr) {}) })
+		}},
+		{"raw Read", func(c tcpConnAPI) error {
+			return raw(c, func(rc syscall.RawConn) error { return rc.Read(func(uintptr) bool { return true }) })
+		}},
+		{"raw Write", func(c tcpConnAPI) error {
+			return raw(c, func(rc syscall.RawConn) error { return rc.Write(func(uintptr) bool { return true }) })
+		}},
+		{"raw Read past the read deadline", func(c tcpConnAPI) error {
+			_ = c.SetReadDeadline(past)
+			return raw(c, func(rc syscall.RawConn) error { return rc.Read(never) })
+		}},
+		{"raw Write past the write deadline", func(c tcpConnAPI) error {
+			_ = c.SetWriteDeadline(past)
+			return raw(c, func(rc syscall.RawConn) error { return rc.Write(never) })
+		}},
+		{"raw Read until the read deadline", func(c tcpConnAPI) error {
+			_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			return raw(c, func(rc syscall.RawConn) error { return rc.Read(never) })
+		}},
+	}
+	run := func(t *testing.T, b *backend, closed bool, op int) []string {
+		c, _ := pairT(t, b)
+		t.Cleanup(func() { c.Close() })
+		if closed {
+			require.NoError(t, c.Close())
+		}
+		return errChain(ops[op].do(c.(tcpConnAPI)))
+	}
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		for _, closed := range []bool{false, true} {
+			state := "open"
+			if closed {
+				state = "closed"
+			}
+			t.Run(state, func(t *testing.T) {
+				for i, op := range ops {
+					t.Run(op.name, func(t *testing.T) {
+						want := run(t, stdlibBackend, closed, i)
+						got := run(t, b, closed, i)
+						t.Logf("stdlib: %q", want)
+						assert.Equal(t, want, got, "errors, outermost first, then the text")
+					})
+				}
+			})
+		}
+	})
+}

@@ -457,8 +457,14 @@ func waitEither(done <-chan struct{}, ch chan struct{}, dl *atomic.Int64, timer 
 
 // WriteDeadline returns the write deadline (zero if none), for callers
 // that wait for the socket themselves between LockSend and UnlockSend.
-func (s *Stream) WriteDeadline() time.Time {
-	if d := s.wdl.Load(); d != 0 {
+func (s *Stream) WriteDeadline() time.Time { return deadlineTime(s.wdl.Load()) }
+
+// ReadDeadline returns the read deadline (zero if none), for callers that
+// wait for the socket themselves.
+func (s *Stream) ReadDeadline() time.Time { return deadlineTime(s.rdl.Load()) }
+
+func deadlineTime(d int64) time.Time {
+	if d != 0 {
 		return time.Unix(0, d)
 	}
 	return time.Time{}
