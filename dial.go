@@ -440,7 +440,8 @@ func zoneIndex(zone string) uint32 {
 }
 
 // socketRaw is the syscall.RawConn handed to Control hooks: the socket is
-// not connected yet and no loop watches it, so only Control applies.
+// not connected yet and no loop watches it, so only Control applies; Read
+// and Write return syscall.EINVAL.
 type socketRaw int
 
 func (r socketRaw) Control(f func(fd uintptr)) error {
@@ -448,8 +449,8 @@ func (r socketRaw) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (r socketRaw) Read(func(fd uintptr) bool) error  { return errRawIO }
-func (r socketRaw) Write(func(fd uintptr) bool) error { return errRawIO }
+func (r socketRaw) Read(func(fd uintptr) bool) error  { return syscall.EINVAL }
+func (r socketRaw) Write(func(fd uintptr) bool) error { return syscall.EINVAL }
 
 // mapErr turns a context's error into the one net reports for it.
 func mapErr(err error) error {

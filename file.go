@@ -3,7 +3,6 @@
 package ringnet
 
 import (
-	"errors"
 	"net"
 	"os"
 	"syscall"
@@ -54,15 +53,25 @@ func (c *Conn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
 
 // File returns a duplicate of the listening socket that the caller owns.
 func (l *Listener) File() (*os.File, error) {
-	fd, err := unix.FcntlInt(uintptr(l.ln.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	var dup int
+	err := l.ln.WithFD(func(fd int) error {
+		var err error
+		dup, err = unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return os.NewSyscallError("dupfd", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, l.opErr("file", os.NewSyscallError("dupfd", err))
+		return nil, l.opErr("file", err)
 	}
-	return os.NewFile(uintptr(fd), "ringnet-listener"), nil
+	return os.NewFile(uintptr(dup), "ringnet-listener"), nil
 }
 
 // SyscallConn returns a raw connection for socket options on the
-// listening socket (Control only: the loops own its readiness).
+// listening socket. Only its Control works: as with net's listeners, Read
+// and Write return syscall.EINVAL (here the loops own the socket's
+// readiness).
 func (l *Listener) SyscallConn() (syscall.RawConn, error) {
 	return listenerRaw{l}, nil
 }
@@ -70,14 +79,15 @@ func (l *Listener) SyscallConn() (syscall.RawConn, error) {
 type listenerRaw struct{ l *Listener }
 
 func (r listenerRaw) Control(f func(fd uintptr)) error {
-	f(uintptr(r.l.ln.FD()))
+	err := r.l.ln.WithFD(func(fd int) error { f(uintptr(fd)); return nil })
+	if err != nil {
+		return r.l.opErr("raw-control", err)
+	}
 	return nil
 }
 
-var errRawIO = errors.New("ringnet: raw Read/Write on a listener; the event loop owns its readiness")
-
-func (r listenerRaw) Read(func(fd uintptr) bool) error  { return errRawIO }
-func (r listenerRaw) Write(func(fd uintptr) bool) error { return errRawIO }
+func (r listenerRaw) Read(func(fd uintptr) bool) error  { return syscall.EINVAL }
+func (r listenerRaw) Write(func(fd uintptr) bool) error { return syscall.EINVAL }
 
 // FileListener returns a listener on a copy of the listening socket f, as
 // net.FileListener does, so that a socket inherited from systemd socket

@@ -63,7 +63,11 @@ func (l *Listener) Close() error {
 func (l *Listener) Addr() net.Addr { return l.addr }
 
 // SetDeadline sets the deadline of Accept calls; the zero time means none.
+// On a closed Listener it returns net.ErrClosed, as net's listeners do.
 func (l *Listener) SetDeadline(t time.Time) error {
+	if err := l.ln.WithFD(func(int) error { return nil }); err != nil {
+		return net.ErrClosed
+	}
 	l.ln.SetDeadline(t)
 	return nil
 }

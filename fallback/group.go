@@ -164,7 +164,8 @@ type Listener struct {
 	fd       int
 	q        *stream.AcceptQueue
 	closing  atomic.Bool
-	released chan struct{} // closed once the socket is closed
+	released chan struct{}    // closed once the socket is closed
+	userFD   *stream.ListenFD // fd as WithFD lends it
 
 	// owner loop only
 	registered bool // in the owner's poller
@@ -179,7 +180,7 @@ func (g *Group) Listen(fd int) backend.Listener {
 	_ = unix.SetNonblock(fd, true)
 	g.acquire()
 	l := g.pick()
-	ln := &Listener{g: g, l: l, fd: fd, q: stream.NewAcceptQueue(), released: make(chan struct{})}
+	ln := &Listener{g: g, l: l, fd: fd, q: stream.NewAcceptQueue(), released: make(chan struct{}), userFD: stream.NewListenFD(fd)}
 	l.post(func() { l.addListener(ln) })
 	return ln
 }
@@ -203,8 +204,8 @@ func (ln *Listener) Accept() (*stream.Stream, error) {
 // SetDeadline sets the deadline of Accept.
 func (ln *Listener) SetDeadline(t time.Time) { ln.q.SetDeadline(t) }
 
-// FD returns the listening socket.
-func (ln *Listener) FD() int { return ln.fd }
+// WithFD runs f on the listening socket while it is open.
+func (ln *Listener) WithFD(f func(fd int) error) error { return ln.userFD.With(f) }
 
 // Close stops accepting, closes connections accepted but not yet taken,
 // and has the owner loop close the socket. A second Close returns

@@ -665,7 +665,7 @@ func (l *Loop) closeListener(ln *Listener) {
 		l.p.del(ln.fd)
 		l.ents[ln.fd] = entry{}
 	}
-	_ = unix.Close(ln.fd)
+	_ = unix.Close(ln.userFD.Release())
 	close(ln.released)
 	ln.g.release()
 }

@@ -140,10 +140,11 @@ type Listener struct {
 	q         *stream.AcceptQueue
 	slots     []uint32 // per loop: the listener's slot in that loop
 	closing   atomic.Bool
-	errQueued atomic.Bool   // an accept error waits in q
-	paused    atomic.Bool   // some loop stopped accepting: q passed AcceptBacklog
-	pending   atomic.Int32  // loops that still hold the socket
-	released  chan struct{} // closed once the socket is closed
+	errQueued atomic.Bool      // an accept error waits in q
+	paused    atomic.Bool      // some loop stopped accepting: q passed AcceptBacklog
+	pending   atomic.Int32     // loops that still hold the socket
+	released  chan struct{}    // closed once the socket is closed
+	userFD    *stream.ListenFD // fd as WithFD lends it
 }
 
 // Listen starts accepting on the listening socket fd, which the Listener
@@ -151,7 +152,8 @@ type Listener struct {
 // until it is closed.
 func (g *Group) Listen(fd int) backend.Listener {
 	g.acquire()
-	ln := &Listener{g: g, fd: fd, q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops)), released: make(chan struct{})}
+	ln := &Listener{g: g, fd: fd, q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops)), released: make(chan struct{}),
+		userFD: stream.NewListenFD(fd)}
 	ln.pending.Store(int32(len(g.loops)))
 	for _, l := range g.loops {
 		l.post(func() { l.addListener(ln) })
@@ -190,8 +192,8 @@ var AcceptBacklog = 4096
 // SetDeadline sets the deadline of Accept.
 func (ln *Listener) SetDeadline(t time.Time) { ln.q.SetDeadline(t) }
 
-// FD returns the listening socket.
-func (ln *Listener) FD() int { return ln.fd }
+// WithFD runs f on the listening socket while it is open.
+func (ln *Listener) WithFD(f func(fd int) error) error { return ln.userFD.With(f) }
 
 // Close stops accepting, closes connections accepted but not yet taken,
 // and closes the socket once no loop refers to it. A second Close returns
@@ -220,7 +222,7 @@ func (ln *Listener) Close() error {
 
 func (ln *Listener) loopDone() {
 	if ln.pending.Add(-1) == 0 {
-		_ = unix.Close(ln.fd)
+		_ = unix.Close(ln.userFD.Release())
 		close(ln.released)
 		ln.g.release()
 	}

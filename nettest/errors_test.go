@@ -502,3 +502,86 @@ func TestConnMethodErrors(t *testing.T) {
 		}
 	})
 }
+
+// listenerAPI is the *net.TCPListener method set that ringnet's Listener
+// shares.
+type listenerAPI interface {
+	net.Listener
+	SetDeadline(time.Time) error
+	File() (*os.File, error)
+	SyscallConn() (syscall.RawConn, error)
+}
+
+// TestListenerMethodErrors is TestConnMethodErrors for listeners: every
+// method on an open and on a closed listener, compared with
+// *net.TCPListener's results.
+func TestListenerMethodErrors(t *testing.T) {
+	guard(t, 60*time.Second)
+	raw := func(l listenerAPI, call func(syscall.RawConn) error) error {
+		rc, err := l.SyscallConn()
+		if err != nil {
+			return err
+		}
+		return call(rc)
+	}
+	ops := []struct {
+		name string
+		do   func(l listenerAPI) error
+	}{
+		{"Accept past the deadline", func(l listenerAPI) error {
+			_ = l.SetDeadline(time.Unix(1, 0))
+			_, err := l.Accept()
+			return err
+		}},
+		{"Accept until the deadline", func(l listenerAPI) error {
+			_ = l.SetDeadline(time.Now().Add(50 * time.Millisecond))
+			_, err := l.Accept()
+			return err
+		}},
+		{"Close", func(l listenerAPI) error { return l.Close() }},
+		{"SetDeadline", func(l listenerAPI) error { return l.SetDeadline(time.Now().Add(time.Hour)) }},
+		{"File", func(l listenerAPI) error {
+			f, err := l.File()
+			if f != nil {
+				f.Close()
+			}
+			return err
+		}},
+		{"SyscallConn", func(l listenerAPI) error { _, err := l.SyscallConn(); return err }},
+		{"raw Control", func(l listenerAPI) error {
+			return raw(l, func(rc syscall.RawConn) error { return rc.Control(func(uintptr) {}) })
+		}},
+		{"raw Read", func(l listenerAPI) error {
+			return raw(l, func(rc syscall.RawConn) error { return rc.Read(func(uintptr) bool { return true }) })
+		}},
+		{"raw Write", func(l listenerAPI) error {
+			return raw(l, func(rc syscall.RawConn) error { return rc.Write(func(uintptr) bool { return true }) })
+		}},
+	}
+	run := func(t *testing.T, b *backend, closed bool, op int) []string {
+		l := listenT(t, b)
+		t.Cleanup(func() { l.Close() })
+		if closed {
+			require.NoError(t, l.Close())
+		}
+		return errChain(ops[op].do(l.(listenerAPI)))
+	}
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		for _, closed := range []bool{false, true} {
+			state := "open"
+			if closed {
+				state = "closed"
+			}
+			t.Run(state, func(t *testing.T) {
+				for i, op := range ops {
+					t.Run(op.name, func(t *testing.T) {
+						want := run(t, stdlibBackend, closed, i)
+						got := run(t, b, closed, i)
+						t.Logf("stdlib: %q", want)
+						assert.Equal(t, want, got, "errors, outermost first, then the text")
+					})
+				}
+			})
+		}
+	})
+}

@@ -68,9 +68,10 @@ type Listener interface {
 	// Close stops accepting and closes the socket; a second Close returns
 	// stream.ErrClosed.
 	Close() error
-	// FD returns the listening socket, for socket options and File; it is
-	// valid until Close.
-	FD() int
+	// WithFD runs f on the listening socket (for socket options and
+	// File) while it is open, or returns stream.ErrClosed once Close has
+	// closed it.
+	WithFD(f func(fd int) error) error
 }
 
 // Backend is one implementation.

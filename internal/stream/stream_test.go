@@ -442,3 +442,31 @@ func TestCloseWriteWaitsForQueuedBytes(t *testing.T) {
 		})
 	}
 }
+
+func TestListenFD(t *testing.T) {
+	l := NewListenFD(42)
+	assert.Equal(t, 42, l.FD())
+	var seen int
+	require.NoError(t, l.With(func(fd int) error { seen = fd; return nil }))
+	assert.Equal(t, 42, seen)
+
+	// Release waits for a With that runs.
+	inWith, leave := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = l.With(func(int) error { close(inWith); <-leave; return nil })
+	}()
+	<-inWith
+	released := make(chan int)
+	go func() { released <- l.Release() }()
+	select {
+	case <-released:
+		t.Fatal("Release returned while a With still ran")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(leave)
+	assert.Equal(t, 42, <-released)
+
+	called := false
+	assert.ErrorIs(t, l.With(func(int) error { called = true; return nil }), ErrClosed)
+	assert.False(t, called, "With ran f after Release")
+}
