@@ -585,3 +585,80 @@ func TestListenerMethodErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestReadWriteErrors compares Read and Write, empty and not, with
+// *net.TCPConn's in every state a connection can be in: open, closed,
+// past its deadlines, after the peer's FIN or reset, after CloseRead or
+// CloseWrite: the same count, the same chain of errors, the same text.
+func TestReadWriteErrors(t *testing.T) {
+	guard(t, 60*time.Second)
+	// awaitPeerEnd reads until the peer's end shows, then clears the
+	// read deadline.
+	awaitPeerEnd := func(t *testing.T, c net.Conn, want error) {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+		_, err := c.Read(make([]byte, 1))
+		require.ErrorIs(t, err, want)
+		require.NoError(t, c.SetReadDeadline(time.Time{}))
+	}
+	states := []struct {
+		name string
+		set  func(t *testing.T, c net.Conn, peer *net.TCPConn)
+	}{
+		{"open", func(*testing.T, net.Conn, *net.TCPConn) {}},
+		{"closed", func(t *testing.T, c net.Conn, _ *net.TCPConn) { require.NoError(t, c.Close()) }},
+		{"past the deadlines", func(t *testing.T, c net.Conn, _ *net.TCPConn) {
+			require.NoError(t, c.SetDeadline(time.Unix(1, 0)))
+		}},
+		{"after the peer's FIN", func(t *testing.T, c net.Conn, peer *net.TCPConn) {
+			require.NoError(t, peer.Close())
+			awaitPeerEnd(t, c, io.EOF)
+		}},
+		{"after the peer's reset", func(t *testing.T, c net.Conn, peer *net.TCPConn) {
+			require.NoError(t, peer.SetLinger(0))
+			require.NoError(t, peer.Close())
+			awaitPeerEnd(t, c, syscall.ECONNRESET)
+		}},
+		{"after CloseRead", func(t *testing.T, c net.Conn, _ *net.TCPConn) {
+			require.NoError(t, c.(tcpConnAPI).CloseRead())
+		}},
+		{"after CloseWrite", func(t *testing.T, c net.Conn, _ *net.TCPConn) {
+			require.NoError(t, c.(tcpConnAPI).CloseWrite())
+		}},
+	}
+	ops := []struct {
+		name string
+		do   func(c net.Conn) (int, error)
+	}{
+		{"Read empty", func(c net.Conn) (int, error) { return c.Read(nil) }},
+		{"Write empty", func(c net.Conn) (int, error) { return c.Write(nil) }},
+		{"Read within 100ms", func(c net.Conn) (int, error) {
+			if err := c.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+				return 0, err
+			}
+			return c.Read(make([]byte, 1))
+		}},
+		{"Write a byte", func(c net.Conn) (int, error) { return c.Write([]byte("x")) }},
+	}
+	run := func(t *testing.T, b *backend, state, op int) (int, []string) {
+		c, peer := pairT(t, b)
+		t.Cleanup(func() { c.Close() })
+		states[state].set(t, c, peer)
+		n, err := ops[op].do(c)
+		return n, errChain(err)
+	}
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		for si, s := range states {
+			t.Run(s.name, func(t *testing.T) {
+				for oi, op := range ops {
+					t.Run(op.name, func(t *testing.T) {
+						wantN, want := run(t, stdlibBackend, si, oi)
+						gotN, got := run(t, b, si, oi)
+						t.Logf("stdlib: %d %q", wantN, want)
+						assert.Equal(t, wantN, gotN, "count")
+						assert.Equal(t, want, got, "errors, outermost first, then the text")
+					})
+				}
+			})
+		}
+	})
+}

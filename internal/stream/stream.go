@@ -176,11 +176,13 @@ func (s *Stream) Read(p []byte) (int, error) {
 		if s.closed.Load() {
 			return 0, ErrClosed
 		}
+		if len(p) == 0 {
+			// As net's Read: an empty read returns at once, whatever
+			// the deadline.
+			return 0, nil
+		}
 		if expired(&s.rdl) {
 			return 0, os.ErrDeadlineExceeded
-		}
-		if len(p) == 0 {
-			return 0, nil
 		}
 		s.mu.Lock()
 		if n := copy(p, s.rbuf[s.roff:]); n > 0 {
@@ -273,6 +275,14 @@ func (s *Stream) Write(p []byte) (int, error) {
 			}
 			s.mu.Unlock()
 			return n, err
+		}
+		if len(p) == 0 && !s.sending && len(s.wpend) == 0 {
+			// As net's Write, an empty Write still makes a system call,
+			// so that a broken connection (reset by the peer) reports
+			// it. With bytes queued or in flight, their send will.
+			_, err := s.sendDirect(nil)
+			s.mu.Unlock()
+			return 0, err
 		}
 		if n == len(p) {
 			s.mu.Unlock()
