@@ -12,7 +12,15 @@ import (
 
 // File returns a duplicate of the connection's socket that the caller
 // owns, as net.TCPConn.File does. Closing one does not affect the other.
+//
+// Bytes that earlier Writes queued are sent first (File waits for them,
+// under the write deadline), so that what the caller then writes to the
+// duplicate follows them, as it would follow net's Writes. Bytes already
+// received into the connection's queue can only be read through Read.
 func (c *Conn) File() (*os.File, error) {
+	if err := c.s.LockSend(); err == nil {
+		c.s.UnlockSend(nil)
+	}
 	fd := -1
 	err := c.s.WithFD(func(sfd int) error {
 		var e error

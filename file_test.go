@@ -3,6 +3,7 @@
 package ringnet
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"io"
 	"net"
@@ -365,5 +366,43 @@ func TestListenerParity(t *testing.T) {
 		c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
 		require.NoError(t, err)
 		c.Close()
+	})
+}
+
+// TestFileAfterWrites checks that bytes written before File reach the
+// peer before bytes written to the duplicate, as with net (whose Write
+// returns only once the kernel holds the bytes): File waits until what
+// Write queued has gone out.
+func TestFileAfterWrites(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		server, client, stop := pipe(t, &ListenConfig{Backend: backend})
+		defer stop()
+		// More than the (shrunk) socket buffers hold and less than Write
+		// queues without blocking, so that some of it waits in the send
+		// queue while the peer does not read.
+		require.NoError(t, server.SetWriteBuffer(16<<10))
+		require.NoError(t, client.(*net.TCPConn).SetReadBuffer(16<<10))
+		head := bytes.Repeat([]byte("h"), 200<<10)
+		_, err := server.Write(head)
+		require.NoError(t, err)
+		wrote := make(chan error, 1)
+		go func() {
+			f, err := server.File()
+			if err != nil {
+				wrote <- err
+				return
+			}
+			defer f.Close()
+			_, err = f.Write([]byte("tail"))
+			wrote <- err
+		}()
+		time.Sleep(100 * time.Millisecond) // let the duplicate write, if File does not wait
+		require.NoError(t, client.SetReadDeadline(time.Now().Add(10*time.Second)))
+		got := make([]byte, len(head)+4)
+		_, err = io.ReadFull(client, got)
+		require.NoError(t, err)
+		require.NoError(t, <-wrote)
+		assert.Equal(t, "tail", string(got[len(head):]), "the duplicate's bytes come last")
+		assert.Equal(t, -1, bytes.IndexByte(got[:len(head)], 't'), "nothing of the duplicate's inside the bytes written before")
 	})
 }
