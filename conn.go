@@ -285,6 +285,10 @@ func (c *Conn) SetWriteBuffer(bytes int) error {
 // readiness with poll(2), since the loop, not Go's netpoller, owns the
 // socket, under the connection's read or write deadline. As with net,
 // the raw connection of a closed Conn fails each call with net.ErrClosed.
+//
+// The loop receives on the socket all along: bytes, and the end of the
+// stream, that it has already taken are seen by Read, not by a read(2)
+// in the raw connection's Read.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	return rawConn{c}, nil
 }
@@ -303,7 +307,19 @@ func (r rawConn) Read(f func(fd uintptr) bool) error {
 	return r.wait("raw-read", unix.POLLIN, r.c.s.ReadDeadline, f)
 }
 
+// Write holds the sending side while f runs, once the bytes Writes queued
+// have gone out, so that what f writes follows them and no Write
+// interleaves (net's raw Write holds its write lock likewise).
 func (r rawConn) Write(f func(fd uintptr) bool) error {
+	switch err := r.c.s.LockSend(); err.(type) {
+	case nil:
+		defer r.c.s.UnlockSend(nil)
+	case syscall.Errno:
+		// An earlier send failed, or CloseWrite: f meets the socket's
+		// state itself, as it would under net.
+	default:
+		return r.c.opErr("raw-write", err) // closed, or past the deadline
+	}
 	return r.wait("raw-write", unix.POLLOUT, r.c.s.WriteDeadline, f)
 }
 

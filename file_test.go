@@ -369,40 +369,66 @@ func TestListenerParity(t *testing.T) {
 	})
 }
 
-// TestFileAfterWrites checks that bytes written before File reach the
-// peer before bytes written to the duplicate, as with net (whose Write
-// returns only once the kernel holds the bytes): File waits until what
-// Write queued has gone out.
-func TestFileAfterWrites(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
-		server, client, stop := pipe(t, &ListenConfig{Backend: backend})
-		defer stop()
-		// More than the (shrunk) socket buffers hold and less than Write
-		// queues without blocking, so that some of it waits in the send
-		// queue while the peer does not read.
-		require.NoError(t, server.SetWriteBuffer(16<<10))
-		require.NoError(t, client.(*net.TCPConn).SetReadBuffer(16<<10))
-		head := bytes.Repeat([]byte("h"), 200<<10)
-		_, err := server.Write(head)
-		require.NoError(t, err)
-		wrote := make(chan error, 1)
-		go func() {
-			f, err := server.File()
+// TestDirectWritesAfterWrites checks that bytes written before File, or
+// before a raw Write of SyscallConn, reach the peer before the bytes
+// written to the duplicate or the raw fd, as with net (whose Write returns
+// only once the kernel holds the bytes): both wait until what Write queued
+// has gone out.
+func TestDirectWritesAfterWrites(t *testing.T) {
+	tail := []byte("tail")
+	ways := []struct {
+		name  string
+		write func(c *Conn) error
+	}{
+		{"File", func(c *Conn) error {
+			f, err := c.File()
 			if err != nil {
-				wrote <- err
-				return
+				return err
 			}
 			defer f.Close()
-			_, err = f.Write([]byte("tail"))
-			wrote <- err
-		}()
-		time.Sleep(100 * time.Millisecond) // let the duplicate write, if File does not wait
-		require.NoError(t, client.SetReadDeadline(time.Now().Add(10*time.Second)))
-		got := make([]byte, len(head)+4)
-		_, err = io.ReadFull(client, got)
-		require.NoError(t, err)
-		require.NoError(t, <-wrote)
-		assert.Equal(t, "tail", string(got[len(head):]), "the duplicate's bytes come last")
-		assert.Equal(t, -1, bytes.IndexByte(got[:len(head)], 't'), "nothing of the duplicate's inside the bytes written before")
+			_, err = f.Write(tail)
+			return err
+		}},
+		{"raw Write", func(c *Conn) error {
+			rc, err := c.SyscallConn()
+			if err != nil {
+				return err
+			}
+			var werr error
+			err = rc.Write(func(fd uintptr) bool {
+				_, werr = unix.Write(int(fd), tail)
+				return werr != unix.EAGAIN
+			})
+			if err != nil {
+				return err
+			}
+			return werr
+		}},
+	}
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, way := range ways {
+			t.Run(way.name, func(t *testing.T) {
+				server, client, stop := pipe(t, &ListenConfig{Backend: backend})
+				defer stop()
+				// More than the (shrunk) socket buffers hold and less than
+				// Write queues without blocking, so that some of it waits in
+				// the send queue while the peer does not read.
+				require.NoError(t, server.SetWriteBuffer(16<<10))
+				require.NoError(t, client.(*net.TCPConn).SetReadBuffer(16<<10))
+				head := bytes.Repeat([]byte("h"), 200<<10)
+				_, err := server.Write(head)
+				require.NoError(t, err)
+				wrote := make(chan error, 1)
+				go func() { wrote <- way.write(server) }()
+				time.Sleep(100 * time.Millisecond) // let the direct write go, if nothing waits
+				require.NoError(t, client.SetReadDeadline(time.Now().Add(10*time.Second)))
+				got := make([]byte, len(head)+len(tail))
+				_, err = io.ReadFull(client, got)
+				require.NoError(t, err)
+				require.NoError(t, <-wrote)
+				assert.Equal(t, string(tail), string(got[len(head):]), "the direct write's bytes come last")
+				assert.Equal(t, -1, bytes.IndexByte(got[:len(head)], 't'), "nothing of the direct write's inside the bytes written before")
+			})
+		}
 	})
 }
