@@ -286,9 +286,11 @@ func (c *Conn) SetWriteBuffer(bytes int) error {
 // socket, under the connection's read or write deadline. As with net,
 // the raw connection of a closed Conn fails each call with net.ErrClosed.
 //
-// The loop receives on the socket all along: bytes, and the end of the
-// stream, that it has already taken are seen by Read, not by a read(2)
-// in the raw connection's Read.
+// The loop of a connection that shares it with others receives on the
+// socket all along: bytes it has already taken are seen by Read, not by a
+// read(2) in the raw connection's Read, which sees a reset as the end of
+// the stream once the loop has taken the error (the kernel keeps
+// reporting the end itself).
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	return rawConn{c}, nil
 }

@@ -4,6 +4,7 @@ package ringnet
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -300,4 +301,75 @@ func TestReplyReadAfterRequestWritten(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, <-got)
 	}
+}
+
+// TestRawReadLivenessCheck runs the liveness check some database drivers
+// make before reusing a connection (a non-blocking read(2) of one byte
+// through SyscallConn().Read: EAGAIN means alive, 0 means the peer
+// closed) on a connection alone on its loop and on one sharing it. Though
+// the loop may already have taken the peer's end of stream, the kernel
+// keeps reporting it, so the check sees a closed or reset peer as with net.
+func TestRawReadLivenessCheck(t *testing.T) {
+	check := func(c net.Conn) (int, error) {
+		rc, err := c.(syscall.Conn).SyscallConn()
+		require.NoError(t, err)
+		var n int
+		var rerr error
+		require.NoError(t, rc.Read(func(fd uintptr) bool {
+			var b [1]byte
+			n, rerr = syscall.Read(int(fd), b[:])
+			return true
+		}))
+		return n, rerr
+	}
+	ends := []struct {
+		name string
+		end  func(peer *net.TCPConn)
+	}{
+		{"FIN", func(peer *net.TCPConn) { peer.Close() }},
+		{"reset", func(peer *net.TCPConn) { peer.SetLinger(0); peer.Close() }},
+	}
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, shared := range []bool{false, true} {
+			for _, e := range ends {
+				t.Run(fmt.Sprintf("shared=%v/%s", shared, e.name), func(t *testing.T) {
+					ln, err := net.Listen("tcp", "127.0.0.1:0")
+					require.NoError(t, err)
+					defer ln.Close()
+					d := &Dialer{Backend: backend, Loops: 1}
+					if shared {
+						other, err := d.Dial("tcp", ln.Addr().String())
+						require.NoError(t, err)
+						defer other.Close()
+						op, err := ln.Accept()
+						require.NoError(t, err)
+						defer op.Close()
+					}
+					c, err := d.Dial("tcp", ln.Addr().String())
+					require.NoError(t, err)
+					defer c.Close()
+					p, err := ln.Accept()
+					require.NoError(t, err)
+					peer := p.(*net.TCPConn)
+
+					n, err := check(c)
+					assert.Equal(t, syscall.EAGAIN, err, "alive: n=%d", n)
+					e.end(peer)
+					deadline := time.Now().Add(5 * time.Second)
+					for {
+						n, err = check(c)
+						if err != syscall.EAGAIN || time.Now().After(deadline) {
+							break
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					if err == syscall.ECONNRESET {
+						n, err = check(c) // the reset is reported once, then the end
+					}
+					assert.Equal(t, 0, n, "read(2) after the peer's %s: %v", e.name, err)
+					assert.NoError(t, err)
+				})
+			}
+		}
+	})
 }
