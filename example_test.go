@@ -119,3 +119,20 @@ func ExampleDialer_DialContext() {
 	fmt.Println(string(buf))
 	// Output: pong
 }
+
+// Backend and BackendReason say which backend serves and, when it is not
+// io_uring, why (a kernel without it, a seccomp profile, RINGNET_BACKEND).
+func ExampleBackend() {
+	if reason := ringnet.BackendReason(); reason != "" {
+		log.Printf("ringnet: serving with %s: %s", ringnet.Backend(), reason)
+	}
+}
+
+// Stats reports each event loop's counters; examples/http publishes them
+// with expvar at /debug/ringnet.
+func ExampleStats() {
+	for _, s := range ringnet.Stats() {
+		fmt.Printf("%s loop %d: %d connections, %d io_uring_enter calls, %d wakes written\n",
+			s.Backend, s.Loop, s.Conns, s.Enters, s.WakesWritten)
+	}
+}
