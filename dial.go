@@ -36,7 +36,8 @@ func (d *Dialer) dial(ctx context.Context, network, address string, b *backend.B
 			ctx = sub
 		}
 	}
-	dl := &dialing{d: *d, b: b, cfg: cfg.backendConfig(), network: network}
+	dl := &dialing{d: *d, b: b, cfg: cfg.backendConfig(), network: network,
+		mptcp: ipprotoMPTCP != 0 && network != "unix" && d.MultipathTCP()}
 	if network == "unix" {
 		if d.LocalAddr != nil {
 			if _, ok := d.LocalAddr.(*net.UnixAddr); !ok {
@@ -184,6 +185,7 @@ type dialing struct {
 	b       *backend.Backend
 	cfg     backend.Config
 	network string
+	mptcp   bool // try Multipath TCP first
 }
 
 // parallel races the primaries against the fallbacks, which start after
@@ -288,12 +290,24 @@ func (dl *dialing) opError(ra net.Addr, err error) error {
 
 // single makes a socket, prepares it as net does (IPV6_V6ONLY, Control,
 // bind, TCP_NODELAY), connects it through a loop, then applies keep-alive.
+// With Multipath TCP chosen it tries an MPTCP socket first and, as net
+// does, TCP when the system refuses one or its connect fails.
 func (dl *dialing) single(ctx context.Context, g backend.Group, ra net.Addr) (net.Conn, error) {
+	if dl.mptcp {
+		if c, err := dl.singleProto(ctx, g, ra, ipprotoMPTCP); err == nil {
+			return c, nil
+		}
+	}
+	return dl.singleProto(ctx, g, ra, 0)
+}
+
+// singleProto is single with a socket of protocol proto.
+func (dl *dialing) singleProto(ctx context.Context, g backend.Group, ra net.Addr, proto int) (net.Conn, error) {
 	family, sa, err := remoteSockaddr(dl.network, ra)
 	if err != nil {
 		return nil, dl.opError(ra, err)
 	}
-	fd, err := newSocket(family)
+	fd, err := newSocket(family, proto)
 	if err != nil {
 		return nil, dl.opError(ra, os.NewSyscallError("socket", err))
 	}

@@ -32,7 +32,7 @@ func Listen(network, address string) (net.Listener, error) {
 // address parsing, name resolution, Control and every error are exactly
 // net's; the loops then take over a duplicate of its fd.
 func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
-	nlc := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive, KeepAliveConfig: lc.KeepAliveConfig}
+	nlc := lc.netListenConfig()
 	if !servedNetwork(network) {
 		return nlc.Listen(ctx, network, address)
 	}
@@ -105,7 +105,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 // netDialer is d as a net.Dialer, for the networks and systems the loops
 // do not serve.
 func (d *Dialer) netDialer() *net.Dialer {
-	return &net.Dialer{
+	nd := &net.Dialer{
 		Timeout:         d.Timeout,
 		Deadline:        d.Deadline,
 		LocalAddr:       d.LocalAddr,
@@ -116,4 +116,6 @@ func (d *Dialer) netDialer() *net.Dialer {
 		Control:         d.Control,
 		ControlContext:  d.ControlContext,
 	}
+	d.mptcp.apply(nd.SetMultipathTCP)
+	return nd
 }

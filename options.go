@@ -41,6 +41,8 @@ type ListenConfig struct {
 	// is unset too. Forcing "io_uring" where it cannot run makes Listen
 	// fail with the reason instead of falling back.
 	Backend string
+
+	mptcp mptcpChoice // SetMultipathTCP's
 }
 
 // Dialer mirrors net.Dialer: its fields mean what net.Dialer's do, and the
@@ -66,7 +68,61 @@ type Dialer struct {
 	Buffers     int
 	BufferSize  int
 	Backend     string
+
+	mptcp mptcpChoice // SetMultipathTCP's
 }
+
+// mptcpChoice is what SetMultipathTCP chose; the zero value leaves net's
+// default (MPTCP on listeners, not on dialers, as GODEBUG=multipathtcp
+// may change).
+type mptcpChoice int8
+
+const (
+	mptcpDefault mptcpChoice = iota
+	mptcpOn
+	mptcpOff
+)
+
+func mptcpChose(use bool) mptcpChoice {
+	if use {
+		return mptcpOn
+	}
+	return mptcpOff
+}
+
+// apply passes a choice made with SetMultipathTCP on to net.
+func (m mptcpChoice) apply(set func(bool)) {
+	if m != mptcpDefault {
+		set(m == mptcpOn)
+	}
+}
+
+// MultipathTCP reports whether listeners made with lc use Multipath TCP
+// where the system supports it, as net.ListenConfig.MultipathTCP does.
+func (lc *ListenConfig) MultipathTCP() bool { return lc.netListenConfig().MultipathTCP() }
+
+// SetMultipathTCP chooses whether listeners made with lc use Multipath
+// TCP where the system supports it, as net.ListenConfig.SetMultipathTCP
+// does. The listening socket is net's, so net decides as it would.
+func (lc *ListenConfig) SetMultipathTCP(use bool) { lc.mptcp = mptcpChose(use) }
+
+// netListenConfig is lc as a net.ListenConfig, which makes the listening
+// socket (and serves the networks the loops do not).
+func (lc *ListenConfig) netListenConfig() *net.ListenConfig {
+	nlc := &net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive, KeepAliveConfig: lc.KeepAliveConfig}
+	lc.mptcp.apply(nlc.SetMultipathTCP)
+	return nlc
+}
+
+// MultipathTCP reports whether d dials with Multipath TCP where the
+// system supports it, as net.Dialer.MultipathTCP does.
+func (d *Dialer) MultipathTCP() bool { return d.netDialer().MultipathTCP() }
+
+// SetMultipathTCP chooses whether d dials with Multipath TCP where the
+// system supports it (Linux), as net.Dialer.SetMultipathTCP does: a TCP
+// dial then makes an MPTCP socket, and falls back to TCP when the system
+// refuses one or the MPTCP connect fails.
+func (d *Dialer) SetMultipathTCP(use bool) { d.mptcp = mptcpChose(use) }
 
 // The keep-alive defaults of net (net.KeepAliveConfig's zero fields).
 const (

@@ -8,7 +8,11 @@ import "golang.org/x/sys/unix"
 // probe.
 const tcpKeepIdle = unix.TCP_KEEPIDLE
 
-// newSocket makes a non-blocking, close-on-exec stream socket.
-func newSocket(family int) (int, error) {
-	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+// ipprotoMPTCP is Multipath TCP's protocol number; none here, as with net.
+const ipprotoMPTCP = 0
+
+// newSocket makes a non-blocking, close-on-exec stream socket of protocol
+// proto (0: the family's default).
+func newSocket(family, proto int) (int, error) {
+	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 }

@@ -10,12 +10,16 @@ import (
 // probe.
 const tcpKeepIdle = unix.TCP_KEEPALIVE
 
-// newSocket makes a non-blocking, close-on-exec stream socket. Darwin has
-// no SOCK_NONBLOCK or SOCK_CLOEXEC: the flags are set under ForkLock, as
-// the net package does, so no child inherits the fd in between.
-func newSocket(family int) (int, error) {
+// ipprotoMPTCP is Multipath TCP's protocol number; none here, as with net.
+const ipprotoMPTCP = 0
+
+// newSocket makes a non-blocking, close-on-exec stream socket of protocol
+// proto (0: the family's default). Darwin has no SOCK_NONBLOCK or
+// SOCK_CLOEXEC: the flags are set under ForkLock, as the net package does,
+// so no child inherits the fd in between.
+func newSocket(family, proto int) (int, error) {
 	syscall.ForkLock.RLock()
-	fd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM, proto)
 	if err == nil {
 		unix.CloseOnExec(fd)
 	}

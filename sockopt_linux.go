@@ -19,7 +19,11 @@ func (c *Conn) MultipathTCP() (bool, error) {
 	return err == nil && proto == unix.IPPROTO_MPTCP, nil
 }
 
-// newSocket makes a non-blocking, close-on-exec stream socket.
-func newSocket(family int) (int, error) {
-	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+// ipprotoMPTCP is Multipath TCP's protocol number.
+const ipprotoMPTCP = unix.IPPROTO_MPTCP
+
+// newSocket makes a non-blocking, close-on-exec stream socket of protocol
+// proto (0: the family's default).
+func newSocket(family, proto int) (int, error) {
+	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 }
