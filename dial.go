@@ -36,6 +36,18 @@ func (d *Dialer) dial(ctx context.Context, network, address string, b *backend.B
 			ctx = sub
 		}
 	}
+	if abort := d.Cancel; abort != nil {
+		sub, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-abort:
+				cancel()
+			case <-sub.Done():
+			}
+		}()
+		ctx = sub
+	}
 	dl := &dialing{d: *d, b: b, cfg: cfg.backendConfig(), network: network,
 		mptcp: ipprotoMPTCP != 0 && network != "unix" && d.MultipathTCP()}
 	if network == "unix" {

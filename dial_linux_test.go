@@ -92,6 +92,16 @@ func TestDialTimeout(t *testing.T) {
 			assert.ErrorIs(t, err, context.Canceled)
 			assert.Equal(t, "dial tcp "+addr+": operation was canceled", err.Error(), "reads as net's")
 		})
+		t.Run("deprecated Cancel channel", func(t *testing.T) {
+			abort := make(chan struct{})
+			time.AfterFunc(50*time.Millisecond, func() { close(abort) })
+			d := Dialer{Backend: backend, Cancel: abort}
+			c, err := d.Dial("tcp", addr)
+			require.Error(t, err)
+			assert.Nil(t, c)
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Equal(t, "dial tcp "+addr+": operation was canceled", err.Error(), "reads as net's")
+		})
 	})
 }
 

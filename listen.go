@@ -115,6 +115,8 @@ func (d *Dialer) netDialer() *net.Dialer {
 		Resolver:        d.Resolver,
 		Control:         d.Control,
 		ControlContext:  d.ControlContext,
+		//lint:ignore SA1019 passed on so that net honours it as ours does
+		Cancel: d.Cancel,
 	}
 	d.mptcp.apply(nd.SetMultipathTCP)
 	return nd

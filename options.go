@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -61,6 +62,18 @@ type Dialer struct {
 	Control         func(network, address string, c syscall.RawConn) error
 	ControlContext  func(ctx context.Context, network, address string, c syscall.RawConn) error
 
+	// DualStack is ignored, as net ignores it.
+	//
+	// Deprecated: as net.Dialer.DualStack: Fast Fallback is on by default;
+	// a negative FallbackDelay turns it off.
+	DualStack bool
+
+	// Cancel, if not nil, aborts a dial in progress when it is closed, as
+	// net.Dialer.Cancel does.
+	//
+	// Deprecated: as net.Dialer.Cancel: use DialContext.
+	Cancel <-chan struct{}
+
 	// Loops, RingEntries, Buffers, BufferSize and Backend shape the event
 	// loops as in ListenConfig.
 	Loops       int
@@ -112,6 +125,25 @@ func (lc *ListenConfig) netListenConfig() *net.ListenConfig {
 	nlc := &net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive, KeepAliveConfig: lc.KeepAliveConfig}
 	lc.mptcp.apply(nlc.SetMultipathTCP)
 	return nlc
+}
+
+// DialUDP connects to a UDP address as net.Dialer.DialUDP does: UDP is
+// the net package's, served by its netpoller and not by the loops.
+func (d *Dialer) DialUDP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.UDPConn, error) {
+	return d.netDialer().DialUDP(ctx, network, laddr, raddr)
+}
+
+// DialIP connects to an IP address as net.Dialer.DialIP does: IP sockets
+// are the net package's, served by its netpoller and not by the loops.
+func (d *Dialer) DialIP(ctx context.Context, network string, laddr, raddr netip.Addr) (*net.IPConn, error) {
+	return d.netDialer().DialIP(ctx, network, laddr, raddr)
+}
+
+// ListenPacket announces on a packet network as
+// net.ListenConfig.ListenPacket does: packet sockets are the net
+// package's, served by its netpoller and not by the loops.
+func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	return lc.netListenConfig().ListenPacket(ctx, network, address)
 }
 
 // MultipathTCP reports whether d dials with Multipath TCP where the

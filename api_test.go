@@ -1,0 +1,78 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd
+
+package ringnet
+
+import (
+	"net"
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestAPIMirrorsNet checks that each public type has every exported method
+// and field of the net type it stands in for, with the same types, so that
+// a program swapping one for the other still compiles. The exceptions are
+// the methods whose result type names net's concrete type.
+func TestAPIMirrorsNet(t *testing.T) {
+	tests := []struct {
+		name      string
+		net, ours reflect.Type
+		except    []string
+	}{
+		{"ListenConfig", reflect.TypeFor[*net.ListenConfig](), reflect.TypeFor[*ListenConfig](), nil},
+		{"Dialer", reflect.TypeFor[*net.Dialer](), reflect.TypeFor[*Dialer](),
+			[]string{"DialTCP", "DialUnix"}}, // only net makes a *net.TCPConn or *net.UnixConn
+		{"Listener", reflect.TypeFor[*net.TCPListener](), reflect.TypeFor[*Listener](),
+			[]string{"AcceptTCP"}}, // AcceptRing returns *Conn
+		{"Conn", reflect.TypeFor[*net.TCPConn](), reflect.TypeFor[*Conn](), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := range tt.net.NumMethod() {
+				m := tt.net.Method(i)
+				if contains(tt.except, m.Name) {
+					continue
+				}
+				ours, ok := tt.ours.MethodByName(m.Name)
+				if assert.True(t, ok, "%v has no method %s %v", tt.ours, m.Name, m.Type) {
+					// Compare without the receiver.
+					assert.Equal(t, funcSig(m.Type), funcSig(ours.Type), "method %s", m.Name)
+				}
+			}
+			netStruct, ourStruct := tt.net.Elem(), tt.ours.Elem()
+			for i := range netStruct.NumField() {
+				f := netStruct.Field(i)
+				if !f.IsExported() {
+					continue
+				}
+				ours, ok := ourStruct.FieldByName(f.Name)
+				if assert.True(t, ok, "%v has no field %s %v", ourStruct, f.Name, f.Type) {
+					assert.Equal(t, f.Type, ours.Type, "field %s", f.Name)
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// funcSig describes a method's type without its receiver.
+func funcSig(ft reflect.Type) string {
+	s := "("
+	for i := 1; i < ft.NumIn(); i++ {
+		s += ft.In(i).String() + ","
+	}
+	s += ") ("
+	for i := range ft.NumOut() {
+		s += ft.Out(i).String() + ","
+	}
+	return s + ")"
+}
