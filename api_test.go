@@ -3,9 +3,12 @@
 package ringnet
 
 import (
+	"context"
 	"net"
+	"os"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -54,6 +57,16 @@ func TestAPIMirrorsNet(t *testing.T) {
 		})
 	}
 }
+
+// The package's functions have the signatures of net's.
+var (
+	_ func(string, string) (net.Listener, error)              = Listen
+	_ func(string, string) (net.Conn, error)                  = Dial
+	_ func(string, string, time.Duration) (net.Conn, error)   = DialTimeout
+	_ func(*os.File) (net.Listener, error)                    = FileListener
+	_ func(*os.File) (net.Conn, error)                        = FileConn
+	_ func(context.Context, string, string) (net.Conn, error) = DialContext // a zero Dialer's
+)
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -92,6 +92,13 @@ func TestDialTimeout(t *testing.T) {
 			assert.ErrorIs(t, err, context.Canceled)
 			assert.Equal(t, "dial tcp "+addr+": operation was canceled", err.Error(), "reads as net's")
 		})
+		t.Run("DialTimeout", func(t *testing.T) {
+			t.Setenv(BackendEnv, backend)
+			c, err := DialTimeout("tcp", addr, 100*time.Millisecond)
+			require.Error(t, err)
+			assert.Nil(t, c)
+			assert.Equal(t, "dial tcp "+addr+": i/o timeout", err.Error(), "reads as net's")
+		})
 		t.Run("deprecated Cancel channel", func(t *testing.T) {
 			abort := make(chan struct{})
 			time.AfterFunc(50*time.Millisecond, func() { close(abort) })

@@ -3,6 +3,7 @@ package ringnet
 import (
 	"context"
 	"net"
+	"time"
 )
 
 // servedNetwork reports whether the event loops serve the network; other
@@ -64,8 +65,15 @@ func Dial(network, address string) (net.Conn, error) {
 	return d.DialContext(context.Background(), network, address)
 }
 
-// DialContext is Dial with a context, as net.DialContext: cancelling ctx
-// before the connection is established aborts the dial. Its signature fits
+// DialTimeout is Dial with a timeout, as net.DialTimeout: the timeout
+// covers name resolution and every address tried.
+func DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	d := Dialer{Timeout: timeout}
+	return d.DialContext(context.Background(), network, address)
+}
+
+// DialContext is Dial with a context, as a zero net.Dialer's DialContext:
+// cancelling ctx before the connection is established aborts the dial. Its signature fits
 // http.Transport.DialContext.
 func DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	var d Dialer
