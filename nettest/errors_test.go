@@ -483,24 +483,11 @@ func TestConnMethodErrors(t *testing.T) {
 		}
 		return errChain(ops[op].do(c.(tcpConnAPI)))
 	}
-	forEachBackend(t, func(t *testing.T, b *backend) {
-		for _, closed := range []bool{false, true} {
-			state := "open"
-			if closed {
-				state = "closed"
-			}
-			t.Run(state, func(t *testing.T) {
-				for i, op := range ops {
-					t.Run(op.name, func(t *testing.T) {
-						want := run(t, stdlibBackend, closed, i)
-						got := run(t, b, closed, i)
-						t.Logf("stdlib: %q", want)
-						assert.Equal(t, want, got, "errors, outermost first, then the text")
-					})
-				}
-			})
-		}
-	})
+	names := make([]string, len(ops))
+	for i, op := range ops {
+		names[i] = op.name
+	}
+	compareOpenClosed(t, names, run)
 }
 
 // listenerAPI is the *net.TCPListener method set that ringnet's Listener
@@ -566,24 +553,11 @@ func TestListenerMethodErrors(t *testing.T) {
 		}
 		return errChain(ops[op].do(l.(listenerAPI)))
 	}
-	forEachBackend(t, func(t *testing.T, b *backend) {
-		for _, closed := range []bool{false, true} {
-			state := "open"
-			if closed {
-				state = "closed"
-			}
-			t.Run(state, func(t *testing.T) {
-				for i, op := range ops {
-					t.Run(op.name, func(t *testing.T) {
-						want := run(t, stdlibBackend, closed, i)
-						got := run(t, b, closed, i)
-						t.Logf("stdlib: %q", want)
-						assert.Equal(t, want, got, "errors, outermost first, then the text")
-					})
-				}
-			})
-		}
-	})
+	names := make([]string, len(ops))
+	for i, op := range ops {
+		names[i] = op.name
+	}
+	compareOpenClosed(t, names, run)
 }
 
 // TestReadWriteErrors compares Read and Write, empty and not, with
@@ -655,6 +629,32 @@ func TestReadWriteErrors(t *testing.T) {
 						gotN, got := run(t, b, si, oi)
 						t.Logf("stdlib: %d %q", wantN, want)
 						assert.Equal(t, wantN, gotN, "count")
+						assert.Equal(t, want, got, "errors, outermost first, then the text")
+					})
+				}
+			})
+		}
+	})
+}
+
+// compareOpenClosed runs each named operation, on every backend, against
+// an open and a closed connection or listener: run(t, b, closed, i) makes
+// one on backend b, performs operation i and describes its error
+// (errChain). The standard library's result, made the same way, is the
+// expected one.
+func compareOpenClosed(t *testing.T, names []string, run func(t *testing.T, b *backend, closed bool, op int) []string) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		for _, closed := range []bool{false, true} {
+			state := "open"
+			if closed {
+				state = "closed"
+			}
+			t.Run(state, func(t *testing.T) {
+				for i, name := range names {
+					t.Run(name, func(t *testing.T) {
+						want := run(t, stdlibBackend, closed, i)
+						got := run(t, b, closed, i)
+						t.Logf("stdlib: %q", want)
 						assert.Equal(t, want, got, "errors, outermost first, then the text")
 					})
 				}
