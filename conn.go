@@ -253,8 +253,11 @@ func (c *Conn) setKeepAliveSecs(opt int, d, def time.Duration) error {
 
 // SetLinger sets what Close does with unsent data, as
 // net.TCPConn.SetLinger: negative lingers in the background (the default),
-// zero discards it and resets the connection, positive lingers that many
-// seconds.
+// zero discards it, including what Writes queued, and resets the
+// connection, positive lingers that many seconds. Close returns at once in
+// every case: a lingering close(2) blocks a goroutine of its own, not the
+// caller nor the loop. (Set SO_LINGER here, not through SyscallConn: only
+// then does the loop know of it.)
 func (c *Conn) SetLinger(sec int) error {
 	l := unix.Linger{}
 	if sec >= 0 {
@@ -267,6 +270,7 @@ func (c *Conn) SetLinger(sec int) error {
 		}
 		return c.opErr("set", err)
 	}
+	c.s.SetLinger(sec)
 	return nil
 }
 

@@ -8,8 +8,8 @@
 // poller's descriptor that it parks on in Go's netpoller, one wake pipe per
 // loop (package wake), a read scratch buffer per loop, and the sockets it
 // was handed: a listening socket passed to Listen, a socket it accepted
-// or one passed to Adopt. It alone closes those, and only after
-// stream.Stream.ReleaseFD.
+// or one passed to Adopt. It alone closes those, a connection's through
+// stream.Stream.CloseFD.
 //
 // What it must never touch: io_uring rings (package loop), the blocking of
 // user goroutines, their deadlines and buffers (package internal/stream,
@@ -57,9 +57,10 @@
 // spin.
 //
 // Close: queued bytes are sent first (unless the stream asks to abort,
-// which stream.Close does after stream.LingerTimeout), the socket is
-// removed from the poller and closed after ReleaseFD, so the peer sees a
-// FIN. CloseWrite shuts the sending side down once the queue is empty.
+// which stream.Close does after stream.LingerTimeout, or at once after
+// SetLinger(0)), the socket is removed from the poller and closed by
+// stream.Stream.CloseFD, so the peer sees a FIN (a reset if received
+// bytes were left unread). CloseWrite shuts the sending side down once the queue is empty.
 //
 // # How the loop waits, and why (measured)
 //

@@ -557,11 +557,7 @@ func (l *Loop) progressClose(c *conn) {
 		l.p.del(c.fd)
 		l.ents[c.fd] = entry{}
 	}
-	fd, reset := c.s.ReleaseFD()
-	if reset {
-		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
-	}
-	_ = unix.Close(fd)
+	c.s.CloseFD()
 	l.stats.Conns.Add(-1)
 	if l.solo == c {
 		l.solo = nil

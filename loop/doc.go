@@ -59,9 +59,10 @@
 // operation with ASYNC_CANCEL, and the connected socket is adopted by the
 // same loop.
 //
-// Close: queued bytes are sent first (bounded by stream.LingerTimeout),
-// the armed receive is cancelled, and the fd is closed only when no
-// operation refers to it, so the peer sees a FIN.
+// Close: queued bytes are sent first (bounded by stream.LingerTimeout; none
+// after SetLinger(0)), the armed receive is cancelled, and the fd is
+// closed (stream.Stream.CloseFD) only when no operation refers to it, so
+// the peer sees a FIN (a reset if received bytes were left unread).
 //
 // user_data carries an op code, a 24-bit generation and a slot index,
 // never a Go pointer: completions that arrive after a slot was reused are

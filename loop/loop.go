@@ -625,11 +625,7 @@ func (l *Loop) progressClose(c *conn) {
 		}
 	}
 	c.s.SendFailed(stream.ErrClosed)
-	fd, reset := c.s.ReleaseFD()
-	if reset {
-		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
-	}
-	_ = unix.Close(fd)
+	c.s.CloseFD()
 	l.conns[c.slot] = nil
 	l.freeConns = append(l.freeConns, c.slot)
 	l.stats.Conns.Add(-1)

@@ -21,7 +21,7 @@ import (
 
 // soloPair returns a stream on one end of a connected, non-blocking Unix
 // socket pair and the other end. release does what the loop does when it
-// closes the socket (ReleaseFD, close); it runs at the end of the test if
+// closes the socket (releaseFD, close); it runs at the end of the test if
 // the test did not call it.
 func soloPair(t *testing.T) (s *Stream, k *fakeLoop, peer int, release func()) {
 	t.Helper()
@@ -36,7 +36,7 @@ func soloPair(t *testing.T) (s *Stream, k *fakeLoop, peer int, release func()) {
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
-			fd, _ := s.ReleaseFD()
+			fd, _ := s.releaseFD()
 			_ = unix.Close(fd)
 		})
 	}
@@ -103,7 +103,7 @@ func TestSoloRead(t *testing.T) {
 			assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
 		}},
 		{"loop closes the socket", func(t *testing.T, _ *Stream, _ int, release func()) {
-			// ReleaseFD closes the reader's dup under its wait (a loop
+			// releaseFD closes the reader's dup under its wait (a loop
 			// shutting down with the connection still open).
 			release()
 		}, func(t *testing.T, r readResult) {

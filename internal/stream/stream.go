@@ -12,7 +12,7 @@
 // Kicker it registered, and reports back through the Deliver*/Send*
 // methods. The file descriptor is held here so that that I/O, user-side
 // socket options and the loop's final close cannot race (see WithFD and
-// ReleaseFD).
+// CloseFD).
 package stream
 
 import (
@@ -107,9 +107,30 @@ type Stream struct {
 	linger  *time.Timer   // aborts a Close that could not flush in time
 	idle    chan struct{} // closed when the send side next goes idle (CloseWrite waits on it)
 
-	fdmu     sync.RWMutex
-	fd       int
-	fdClosed bool
+	fdmu       sync.RWMutex
+	fd         int
+	fdClosed   bool
+	lingerMode atomic.Int32 // what SetLinger chose: lingerBackground, lingerAbort or lingerBlocking
+}
+
+// What Close does with unsent bytes, as net.TCPConn.SetLinger chooses it.
+const (
+	lingerBackground = iota // the default: they are sent after Close returns
+	lingerAbort             // SO_LINGER 0: they are discarded and the connection reset
+	lingerBlocking          // SO_LINGER > 0: close(2) blocks until they are sent, or the time is up
+)
+
+// SetLinger records what the caller set SO_LINGER to, sec as
+// net.TCPConn.SetLinger takes it, for Close and CloseFD.
+func (s *Stream) SetLinger(sec int) {
+	switch {
+	case sec < 0:
+		s.lingerMode.Store(lingerBackground)
+	case sec == 0:
+		s.lingerMode.Store(lingerAbort)
+	default:
+		s.lingerMode.Store(lingerBlocking)
+	}
 }
 
 // New returns the Stream of a connected socket fd, driven by k.
@@ -523,8 +544,9 @@ func unixNano(t time.Time) int64 {
 func (s *Stream) Closed() bool { return s.closed.Load() }
 
 // Close marks the stream closed, unblocks its readers and writers and asks
-// the loop to flush what was written and close the socket. A second Close
-// returns ErrClosed.
+// the loop to flush what was written and close the socket; after
+// SetLinger(0), to discard it and close at once (the kernel then resets
+// the connection). A second Close returns ErrClosed.
 func (s *Stream) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
@@ -533,6 +555,11 @@ func (s *Stream) Close() error {
 	poke(s.wwake)
 	s.mu.Lock()
 	s.noteIdleLocked() // a waiting CloseWrite returns ErrClosed
+	if s.lingerMode.Load() == lingerAbort {
+		s.mu.Unlock()
+		s.request(ReqAbort | ReqClose)
+		return nil
+	}
 	if len(s.wpend) > 0 || s.sending {
 		s.linger = time.AfterFunc(LingerTimeout, func() { s.request(ReqAbort) })
 	}
@@ -625,12 +652,12 @@ func (s *Stream) WithFD(f func(fd int) error) error {
 // FD returns the socket fd for the loop's own use.
 func (s *Stream) FD() int { return s.fd }
 
-// ReleaseFD is called by the loop when it is about to close the fd: after
-// it returns, WithFD no longer hands the fd out. reset reports that
+// releaseFD is CloseFD's first step, before the fd is closed: after it
+// returns, WithFD no longer hands the fd out. reset reports that
 // received bytes were never read: as with net, the connection should then
 // end with a reset (SO_LINGER 0) rather than a FIN, so the peer learns its
 // data was dropped.
-func (s *Stream) ReleaseFD() (fd int, reset bool) {
+func (s *Stream) releaseFD() (fd int, reset bool) {
 	s.fdmu.Lock()
 	s.fdClosed = true
 	s.closeSoloFile()

@@ -1,0 +1,102 @@
+package ringnet
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLingerClose checks what Close does after SetLinger, against net:
+// with SetLinger(0) it discards what is unsent and resets the connection
+// at once (the peer gets less than was written, then ECONNRESET, as from
+// net); with a positive linger, close(2) blocks until the bytes are sent
+// or the time is up, which must not stall the loop's other connections.
+func TestLingerClose(t *testing.T) {
+	const total = 200 << 10
+	// stuck returns a server-side connection that has written total bytes
+	// (or is blocked writing them) to a peer that reads nothing and has a
+	// small receive buffer. With sndbuf set, the server's send buffer is
+	// that small too, so that ringnet holds most of the bytes in its queue
+	// (and net's Write blocks); else the kernel takes them all.
+	stuck := func(t *testing.T, ln net.Listener, sndbuf int) (server net.Conn, peer *net.TCPConn) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		peer = c.(*net.TCPConn)
+		t.Cleanup(func() { peer.Close() })
+		require.NoError(t, peer.SetReadBuffer(16<<10))
+		server, err = ln.Accept()
+		require.NoError(t, err)
+		if sndbuf > 0 {
+			require.NoError(t, server.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(sndbuf))
+		}
+		go func() { _, _ = server.Write(bytes.Repeat([]byte("x"), total)) }() // blocks on net: Close ends it
+		time.Sleep(100 * time.Millisecond)
+		return server, peer
+	}
+	drain := func(peer *net.TCPConn) (int64, error) {
+		_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+		return io.Copy(io.Discard, peer)
+	}
+
+	t.Run("zero", func(t *testing.T) {
+		nln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer nln.Close()
+		server, peer := stuck(t, nln, 16<<10)
+		require.NoError(t, server.(*net.TCPConn).SetLinger(0))
+		require.NoError(t, server.Close())
+		netGot, netErr := drain(peer)
+		require.ErrorIs(t, netErr, syscall.ECONNRESET, "net: the peer is reset")
+		require.Less(t, netGot, int64(total), "net: unsent bytes are discarded")
+
+		forEachBackend(t, func(t *testing.T, backend string) {
+			ln, err := (&ListenConfig{Backend: backend}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			server, peer := stuck(t, ln, 16<<10)
+			require.NoError(t, server.(*Conn).SetLinger(0))
+			require.NoError(t, server.Close())
+			got, err := drain(peer)
+			assert.ErrorIs(t, err, syscall.ECONNRESET, "the peer is reset")
+			assert.Less(t, got, int64(total), "unsent bytes are discarded (net's peer got %d)", netGot)
+		})
+	})
+
+	t.Run("positive", func(t *testing.T) {
+		forEachBackend(t, func(t *testing.T, backend string) {
+			ln, err := (&ListenConfig{Backend: backend, Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			// An echo connection on the same (only) loop.
+			echoPeer, err := net.Dial("tcp", ln.Addr().String())
+			require.NoError(t, err)
+			defer echoPeer.Close()
+			echo, err := ln.Accept()
+			require.NoError(t, err)
+			defer echo.Close()
+			go func() { _, _ = io.Copy(echo, echo) }()
+
+			server, _ := stuck(t, ln, 0)
+			require.NoError(t, server.(*Conn).SetLinger(2))
+			start := time.Now()
+			require.NoError(t, server.Close())
+			assert.Less(t, time.Since(start), time.Second, "Close returns at once")
+			// The loop goes on serving the echo while the lingering close waits.
+			time.Sleep(200 * time.Millisecond)
+			start = time.Now()
+			_, err = echoPeer.Write([]byte("ping"))
+			require.NoError(t, err)
+			buf := make([]byte, 4)
+			require.NoError(t, echoPeer.SetReadDeadline(time.Now().Add(5*time.Second)))
+			_, err = io.ReadFull(echoPeer, buf)
+			require.NoError(t, err)
+			assert.Less(t, time.Since(start), time.Second, "echo round trip while another connection lingers")
+		})
+	})
+}
