@@ -197,21 +197,29 @@ func (c *Conn) shutdown(how int) error {
 	return nil
 }
 
-func (c *Conn) setsockopt(level, opt, value int) error {
+// setsockoptInt sets an int socket option; a failed call's errno comes
+// back as net's *os.SyscallError, for the caller to wrap.
+func (c *Conn) setsockoptInt(level, opt, value int) error {
 	err := c.s.WithFD(func(fd int) error { return unix.SetsockoptInt(fd, level, opt, value) })
-	if err != nil {
-		if errno, ok := err.(syscall.Errno); ok {
-			err = os.NewSyscallError("setsockopt", errno)
-		}
+	if errno, ok := err.(syscall.Errno); ok {
+		return os.NewSyscallError("setsockopt", errno)
+	}
+	return err
+}
+
+// setsockopt sets a TCP-level option, with net's error for it.
+func (c *Conn) setsockopt(level, opt, value int) error {
+	if err := c.setsockoptInt(level, opt, value); err != nil {
 		return c.opErr("set", err)
 	}
 	return nil
 }
 
-// setBuffer sets a socket buffer size, with net's error for it.
+// setBuffer sets a socket buffer size, with net's error for it (which
+// names the local address alone).
 func (c *Conn) setBuffer(opt, bytes int) error {
-	if err := c.setsockopt(unix.SOL_SOCKET, opt, bytes); err != nil {
-		return c.localOpErr("set", err.(*net.OpError).Err)
+	if err := c.setsockoptInt(unix.SOL_SOCKET, opt, bytes); err != nil {
+		return c.localOpErr("set", err)
 	}
 	return nil
 }
