@@ -29,6 +29,8 @@ func TestAPIMirrorsNet(t *testing.T) {
 		{"Listener", reflect.TypeFor[*net.TCPListener](), reflect.TypeFor[*Listener](),
 			[]string{"AcceptTCP"}}, // AcceptRing returns *Conn
 		{"Conn", reflect.TypeFor[*net.TCPConn](), reflect.TypeFor[*Conn](), nil},
+		{"Listener as a Unix listener", reflect.TypeFor[*net.UnixListener](), reflect.TypeFor[*Listener](),
+			[]string{"AcceptUnix"}}, // AcceptRing returns *Conn
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,12 +16,12 @@ import (
 // a duplicate of its socket goes to the loops, and sl is closed.
 func serveListener(sl net.Listener, network string, b *backend.Backend, cfg config, o opts) (net.Listener, error) {
 	addr := sl.Addr()
-	unlink := ""
+	path := "" // a Unix socket's file
 	if ul, ok := sl.(*net.UnixListener); ok {
 		// The path is removed by our Close, not by net's below.
 		ul.SetUnlinkOnClose(false)
-		if name := addr.String(); o.unlink && name != "" && name[0] != '@' {
-			unlink = name
+		if name := addr.String(); name != "" && name[0] != '@' {
+			path = name
 		}
 	}
 	fd, err := dupFD(sl.(syscall.Conn))
@@ -32,12 +32,13 @@ func serveListener(sl net.Listener, network string, b *backend.Backend, cfg conf
 	g, err := b.Acquire(cfg.backendConfig())
 	if err != nil {
 		_ = unix.Close(fd)
-		if unlink != "" {
-			_ = os.Remove(unlink)
+		if o.unlink && path != "" {
+			_ = os.Remove(path)
 		}
 		return nil, err
 	}
-	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: o.keepAlive, keepAliveConfig: o.keepAliveConfig, unlink: unlink}
+	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: o.keepAlive, keepAliveConfig: o.keepAliveConfig, path: path}
+	ln.unlink.Store(o.unlink)
 	g.Release()
 	return ln, nil
 }

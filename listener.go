@@ -5,6 +5,7 @@ package ringnet
 import (
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,7 +21,8 @@ type Listener struct {
 	network         string
 	keepAlive       time.Duration
 	keepAliveConfig net.KeepAliveConfig
-	unlink          string // socket file to remove on Close
+	path            string      // a Unix socket's file ("" for TCP or an abstract name)
+	unlink          atomic.Bool // remove path on Close
 }
 
 // Accept waits for and returns the next connection, a *Conn.
@@ -48,16 +50,23 @@ func (l *Listener) AcceptRing() (*Conn, error) {
 
 // Close stops listening. A pending Accept returns an error wrapping
 // net.ErrClosed; connections already accepted stay open. A Unix listener
-// removes its socket file, as net.UnixListener does.
+// removes its socket file, as net.UnixListener does, if Listen made it
+// (see SetUnlinkOnClose).
 func (l *Listener) Close() error {
 	if err := l.ln.Close(); err != nil {
 		return l.opErr("close", err)
 	}
-	if l.unlink != "" {
-		_ = os.Remove(l.unlink)
+	if l.path != "" && l.unlink.Load() {
+		_ = os.Remove(l.path)
 	}
 	return nil
 }
+
+// SetUnlinkOnClose sets whether Close removes a Unix listener's socket
+// file, as net.UnixListener.SetUnlinkOnClose does: by default it does
+// when Listen created the file, and not for a listener from FileListener.
+// It means nothing for TCP.
+func (l *Listener) SetUnlinkOnClose(unlink bool) { l.unlink.Store(unlink) }
 
 // Addr returns the listener's address: a *net.TCPAddr, or a *net.UnixAddr.
 func (l *Listener) Addr() net.Addr { return l.addr }
