@@ -14,9 +14,12 @@ import (
 // owns, as net.TCPConn.File does. Closing one does not affect the other.
 //
 // Bytes that earlier Writes queued are sent first (File waits for them,
-// under the write deadline), so that what the caller then writes to the
-// duplicate follows them, as it would follow net's Writes. Bytes already
-// received into the connection's queue can only be read through Read.
+// and for a Write in progress, under the write deadline), so that what the
+// caller then writes to the duplicate follows them, as it would follow
+// net's Writes: a connection handed to another process continues where
+// this one stopped. A File taken while a peer that reads nothing holds up
+// a Write waits as that Write does. Bytes already received into the
+// connection's queue can only be read through Read.
 func (c *Conn) File() (*os.File, error) {
 	if err := c.s.LockSend(); err == nil {
 		c.s.UnlockSend(nil)
