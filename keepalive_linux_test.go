@@ -100,12 +100,7 @@ func TestKeepAliveParity(t *testing.T) {
 					defer rln.Close()
 					var got [2][]string
 					for i, ln := range []net.Listener{nln, rln} {
-						d, err := net.Dial("tcp", ln.Addr().String())
-						require.NoError(t, err)
-						defer d.Close()
-						c, err := ln.Accept()
-						require.NoError(t, err)
-						defer c.Close()
+						_, c := connectT(t, ln, nil)
 						got[i] = states(t, c)
 					}
 					assert.Equal(t, got[0], got[1], "stdlib, then ringnet")

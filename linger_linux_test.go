@@ -25,13 +25,9 @@ func TestLingerClose(t *testing.T) {
 	// that small too, so that ringnet holds most of the bytes in its queue
 	// (and net's Write blocks); else the kernel takes them all.
 	stuck := func(t *testing.T, ln net.Listener, sndbuf int) (server net.Conn, peer *net.TCPConn) {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		require.NoError(t, err)
+		c, server := connectT(t, ln, nil)
 		peer = c.(*net.TCPConn)
-		t.Cleanup(func() { peer.Close() })
 		require.NoError(t, peer.SetReadBuffer(16<<10))
-		server, err = ln.Accept()
-		require.NoError(t, err)
 		if sndbuf > 0 {
 			require.NoError(t, server.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(sndbuf))
 		}
@@ -74,12 +70,7 @@ func TestLingerClose(t *testing.T) {
 			require.NoError(t, err)
 			defer ln.Close()
 			// An echo connection on the same (only) loop.
-			echoPeer, err := net.Dial("tcp", ln.Addr().String())
-			require.NoError(t, err)
-			defer echoPeer.Close()
-			echo, err := ln.Accept()
-			require.NoError(t, err)
-			defer echo.Close()
+			echoPeer, echo := connectT(t, ln, nil)
 			go func() { _, _ = io.Copy(echo, echo) }()
 
 			server, _ := stuck(t, ln, 0)

@@ -1,6 +1,7 @@
 package ringnet
 
 import (
+	"context"
 	"io"
 	"net"
 	"testing"
@@ -46,19 +47,11 @@ func TestMultipathTCPParity(t *testing.T) {
 				var client net.Dialer
 				client.SetMultipathTCP(true)
 				var got [2]bool
-				for i, listen := range []func() (net.Listener, error){
-					func() (net.Listener, error) { return nlc.Listen(t.Context(), "tcp", "127.0.0.1:0") },
-					func() (net.Listener, error) { return rlc.Listen(t.Context(), "tcp", "127.0.0.1:0") },
-				} {
-					ln, err := listen()
+				for i, listen := range []func(context.Context, string, string) (net.Listener, error){nlc.Listen, rlc.Listen} {
+					ln, err := listen(t.Context(), "tcp", "127.0.0.1:0")
 					require.NoError(t, err)
 					defer ln.Close()
-					c, err := client.Dial("tcp", ln.Addr().String())
-					require.NoError(t, err)
-					defer c.Close()
-					s, err := ln.Accept()
-					require.NoError(t, err)
-					defer s.Close()
+					c, s := connectT(t, ln, client.Dial)
 					got[i] = mptcpOf(t, s, c)
 				}
 				assert.Equal(t, got[0], got[1], "the accepted connection uses MPTCP: net, then ringnet")
@@ -75,16 +68,8 @@ func TestMultipathTCPParity(t *testing.T) {
 				require.NoError(t, err)
 				defer ln.Close()
 				var got [2]bool
-				for i, dial := range []func() (net.Conn, error){
-					func() (net.Conn, error) { return nd.Dial("tcp", ln.Addr().String()) },
-					func() (net.Conn, error) { return rd.Dial("tcp", ln.Addr().String()) },
-				} {
-					c, err := dial()
-					require.NoError(t, err)
-					defer c.Close()
-					s, err := ln.Accept()
-					require.NoError(t, err)
-					defer s.Close()
+				for i, dial := range []func(string, string) (net.Conn, error){nd.Dial, rd.Dial} {
+					c, s := connectT(t, ln, dial)
 					got[i] = mptcpOf(t, c, s)
 				}
 				assert.Equal(t, got[0], got[1], "the dialed connection uses MPTCP: net, then ringnet")

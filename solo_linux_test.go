@@ -338,18 +338,9 @@ func TestRawReadLivenessCheck(t *testing.T) {
 					defer ln.Close()
 					d := &Dialer{Backend: backend, Loops: 1}
 					if shared {
-						other, err := d.Dial("tcp", ln.Addr().String())
-						require.NoError(t, err)
-						defer other.Close()
-						op, err := ln.Accept()
-						require.NoError(t, err)
-						defer op.Close()
+						connectT(t, ln, d.Dial)
 					}
-					c, err := d.Dial("tcp", ln.Addr().String())
-					require.NoError(t, err)
-					defer c.Close()
-					p, err := ln.Accept()
-					require.NoError(t, err)
+					c, p := connectT(t, ln, d.Dial)
 					peer := p.(*net.TCPConn)
 
 					n, err := check(c)

@@ -410,18 +410,8 @@ type tcpConnAPI interface {
 func TestConnMethodErrors(t *testing.T) {
 	guard(t, 60*time.Second)
 	past := time.Unix(1, 0)
-	raw := func(c tcpConnAPI, call func(syscall.RawConn) error) error {
-		rc, err := c.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return call(rc)
-	}
 	never := func(uintptr) bool { return false }
-	ops := []struct {
-		name string
-		do   func(c tcpConnAPI) error
-	}{
+	ops := append([]namedOp[tcpConnAPI]{
 		{"CloseRead", func(c tcpConnAPI) error { return c.CloseRead() }},
 		{"CloseWrite", func(c tcpConnAPI) error { return c.CloseWrite() }},
 		{"CloseRead twice", func(c tcpConnAPI) error { _ = c.CloseRead(); return c.CloseRead() }},
@@ -445,23 +435,6 @@ func TestConnMethodErrors(t *testing.T) {
 		{"SetReadDeadline", func(c tcpConnAPI) error { return c.SetReadDeadline(time.Now().Add(time.Hour)) }},
 		{"SetWriteDeadline", func(c tcpConnAPI) error { return c.SetWriteDeadline(time.Now().Add(time.Hour)) }},
 		{"MultipathTCP", func(c tcpConnAPI) error { _, err := c.MultipathTCP(); return err }},
-		{"File", func(c tcpConnAPI) error {
-			f, err := c.File()
-			if f != nil {
-				f.Close()
-			}
-			return err
-		}},
-		{"SyscallConn", func(c tcpConnAPI) error { _, err := c.SyscallConn(); return err }},
-		{"raw Control", func(c tcpConnAPI) error {
-			return raw(c, func(rc syscall.RawConn) error { return rc.Control(func(uintptr) {}) })
-		}},
-		{"raw Read", func(c tcpConnAPI) error {
-			return raw(c, func(rc syscall.RawConn) error { return rc.Read(func(uintptr) bool { return true }) })
-		}},
-		{"raw Write", func(c tcpConnAPI) error {
-			return raw(c, func(rc syscall.RawConn) error { return rc.Write(func(uintptr) bool { return true }) })
-		}},
 		{"raw Read past the read deadline", func(c tcpConnAPI) error {
 			_ = c.SetReadDeadline(past)
 			return raw(c, func(rc syscall.RawConn) error { return rc.Read(never) })
@@ -474,20 +447,11 @@ func TestConnMethodErrors(t *testing.T) {
 			_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 			return raw(c, func(rc syscall.RawConn) error { return rc.Read(never) })
 		}},
-	}
-	run := func(t *testing.T, b *backend, closed bool, op int) []string {
+	}, fdOps[tcpConnAPI]()...)
+	compareOpenClosed(t, ops, func(t *testing.T, b *backend) tcpConnAPI {
 		c, _ := pairT(t, b)
-		t.Cleanup(func() { c.Close() })
-		if closed {
-			require.NoError(t, c.Close())
-		}
-		return errChain(ops[op].do(c.(tcpConnAPI)))
-	}
-	names := make([]string, len(ops))
-	for i, op := range ops {
-		names[i] = op.name
-	}
-	compareOpenClosed(t, names, run)
+		return c.(tcpConnAPI)
+	})
 }
 
 // listenerAPI is the *net.TCPListener method set that ringnet's Listener
@@ -504,17 +468,7 @@ type listenerAPI interface {
 // *net.TCPListener's results.
 func TestListenerMethodErrors(t *testing.T) {
 	guard(t, 60*time.Second)
-	raw := func(l listenerAPI, call func(syscall.RawConn) error) error {
-		rc, err := l.SyscallConn()
-		if err != nil {
-			return err
-		}
-		return call(rc)
-	}
-	ops := []struct {
-		name string
-		do   func(l listenerAPI) error
-	}{
+	ops := append([]namedOp[listenerAPI]{
 		{"Accept past the deadline", func(l listenerAPI) error {
 			_ = l.SetDeadline(time.Unix(1, 0))
 			_, err := l.Accept()
@@ -527,37 +481,8 @@ func TestListenerMethodErrors(t *testing.T) {
 		}},
 		{"Close", func(l listenerAPI) error { return l.Close() }},
 		{"SetDeadline", func(l listenerAPI) error { return l.SetDeadline(time.Now().Add(time.Hour)) }},
-		{"File", func(l listenerAPI) error {
-			f, err := l.File()
-			if f != nil {
-				f.Close()
-			}
-			return err
-		}},
-		{"SyscallConn", func(l listenerAPI) error { _, err := l.SyscallConn(); return err }},
-		{"raw Control", func(l listenerAPI) error {
-			return raw(l, func(rc syscall.RawConn) error { return rc.Control(func(uintptr) {}) })
-		}},
-		{"raw Read", func(l listenerAPI) error {
-			return raw(l, func(rc syscall.RawConn) error { return rc.Read(func(uintptr) bool { return true }) })
-		}},
-		{"raw Write", func(l listenerAPI) error {
-			return raw(l, func(rc syscall.RawConn) error { return rc.Write(func(uintptr) bool { return true }) })
-		}},
-	}
-	run := func(t *testing.T, b *backend, closed bool, op int) []string {
-		l := listenT(t, b)
-		t.Cleanup(func() { l.Close() })
-		if closed {
-			require.NoError(t, l.Close())
-		}
-		return errChain(ops[op].do(l.(listenerAPI)))
-	}
-	names := make([]string, len(ops))
-	for i, op := range ops {
-		names[i] = op.name
-	}
-	compareOpenClosed(t, names, run)
+	}, fdOps[listenerAPI]()...)
+	compareOpenClosed(t, ops, func(t *testing.T, b *backend) listenerAPI { return listenT(t, b).(listenerAPI) })
 }
 
 // TestReadWriteErrors compares Read and Write, empty and not, with
@@ -637,12 +562,19 @@ func TestReadWriteErrors(t *testing.T) {
 	})
 }
 
-// compareOpenClosed runs each named operation, on every backend, against
-// an open and a closed connection or listener: run(t, b, closed, i) makes
-// one on backend b, performs operation i and describes its error
-// (errChain). The standard library's result, made the same way, is the
-// expected one.
-func compareOpenClosed(t *testing.T, names []string, run func(t *testing.T, b *backend, closed bool, op int) []string) {
+// compareOpenClosed runs each operation, on every backend, against an
+// open and a closed connection or listener, which newT makes on a
+// backend, and compares the error (errChain) with the standard library's,
+// got the same way.
+func compareOpenClosed[T io.Closer](t *testing.T, ops []namedOp[T], newT func(t *testing.T, b *backend) T) {
+	run := func(t *testing.T, b *backend, closed bool, op namedOp[T]) []string {
+		x := newT(t, b)
+		t.Cleanup(func() { x.Close() })
+		if closed {
+			require.NoError(t, x.Close())
+		}
+		return errChain(op.do(x))
+	}
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		for _, closed := range []bool{false, true} {
 			state := "open"
@@ -650,10 +582,10 @@ func compareOpenClosed(t *testing.T, names []string, run func(t *testing.T, b *b
 				state = "closed"
 			}
 			t.Run(state, func(t *testing.T) {
-				for i, name := range names {
-					t.Run(name, func(t *testing.T) {
-						want := run(t, stdlibBackend, closed, i)
-						got := run(t, b, closed, i)
+				for _, op := range ops {
+					t.Run(op.name, func(t *testing.T) {
+						want := run(t, stdlibBackend, closed, op)
+						got := run(t, b, closed, op)
 						t.Logf("stdlib: %q", want)
 						assert.Equal(t, want, got, "errors, outermost first, then the text")
 					})
@@ -661,4 +593,49 @@ func compareOpenClosed(t *testing.T, names []string, run func(t *testing.T, b *b
 			})
 		}
 	})
+}
+
+// namedOp is one call of TestConnMethodErrors or TestListenerMethodErrors.
+type namedOp[T any] struct {
+	name string
+	do   func(T) error
+}
+
+// fileAndRaw is what listeners and connections share: File and a raw
+// connection.
+type fileAndRaw interface {
+	File() (*os.File, error)
+	syscall.Conn
+}
+
+// raw calls call with x's raw connection.
+func raw(x syscall.Conn, call func(syscall.RawConn) error) error {
+	rc, err := x.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return call(rc)
+}
+
+// fdOps are the calls of fileAndRaw, for both method tests.
+func fdOps[T fileAndRaw]() []namedOp[T] {
+	return []namedOp[T]{
+		{"File", func(x T) error {
+			f, err := x.File()
+			if f != nil {
+				f.Close()
+			}
+			return err
+		}},
+		{"SyscallConn", func(x T) error { _, err := x.SyscallConn(); return err }},
+		{"raw Control", func(x T) error {
+			return raw(x, func(rc syscall.RawConn) error { return rc.Control(func(uintptr) {}) })
+		}},
+		{"raw Read", func(x T) error {
+			return raw(x, func(rc syscall.RawConn) error { return rc.Read(func(uintptr) bool { return true }) })
+		}},
+		{"raw Write", func(x T) error {
+			return raw(x, func(rc syscall.RawConn) error { return rc.Write(func(uintptr) bool { return true }) })
+		}},
+	}
 }
