@@ -48,22 +48,6 @@ func pipe(t testing.TB, lc *ListenConfig) (*Conn, net.Conn, func()) {
 	}
 }
 
-// connectT dials ln with dial (net.Dial if nil) and accepts the
-// connection; both are closed when the test ends.
-func connectT(t testing.TB, ln net.Listener, dial func(network, address string) (net.Conn, error)) (client, server net.Conn) {
-	t.Helper()
-	if dial == nil {
-		dial = net.Dial
-	}
-	client, err := dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
-	server, err = ln.Accept()
-	require.NoError(t, err)
-	t.Cleanup(func() { server.Close() })
-	return client, server
-}
-
 func TestConnConformance(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
