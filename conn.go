@@ -75,17 +75,30 @@ func sockaddrToAddr(sa unix.Sockaddr) net.Addr {
 	return nil
 }
 
-// opErr wraps err the way net wraps the errors of a TCP connection.
+// opErr wraps err the way net wraps the errors of a TCP connection: an
+// errno as a failed system call named op, the closed stream as
+// net.ErrClosed, in a *net.OpError for op.
 func (c *Conn) opErr(op string, err error) error {
-	switch e := err.(type) {
-	case syscall.Errno:
-		err = os.NewSyscallError(op, e)
-	default:
-		if err == stream.ErrClosed {
-			err = net.ErrClosed
-		}
-	}
+	return c.wrapErr(op, netErr(op, err))
+}
+
+// wrapErr wraps err, already in the form net gives it, in a *net.OpError
+// for op on this connection.
+func (c *Conn) wrapErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.net, Source: c.laddr, Addr: c.raddr, Err: err}
+}
+
+// netErr gives an error of the stream the form net's internals give it: a
+// system call's errno wrapped in an *os.SyscallError named syscallName,
+// and the closed stream net.ErrClosed.
+func netErr(syscallName string, err error) error {
+	if e, ok := err.(syscall.Errno); ok {
+		return os.NewSyscallError(syscallName, e)
+	}
+	if err == stream.ErrClosed {
+		return net.ErrClosed
+	}
+	return err
 }
 
 // localOpErr is opErr for the operations net reports against the local

@@ -47,8 +47,8 @@ func TestLingerClose(t *testing.T) {
 		server, peer := stuck(t, nln, 16<<10)
 		require.NoError(t, server.(*net.TCPConn).SetLinger(0))
 		require.NoError(t, server.Close())
-		netGot, netErr := drain(peer)
-		require.ErrorIs(t, netErr, syscall.ECONNRESET, "net: the peer is reset")
+		netGot, netPeerErr := drain(peer)
+		require.ErrorIs(t, netPeerErr, syscall.ECONNRESET, "net: the peer is reset")
 		require.Less(t, netGot, int64(total), "net: unsent bytes are discarded")
 
 		forEachBackend(t, func(t *testing.T, backend string) {

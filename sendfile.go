@@ -47,13 +47,6 @@ func (c *Conn) readFrom(r io.Reader) (int64, error) {
 	return io.Copy(writerOnly{c}, r)
 }
 
-// wrapErr wraps err, already in the form the standard library gives it,
-// in a *net.OpError for op on this connection, as net.TCPConn's ReadFrom
-// and WriteTo wrap what they return.
-func (c *Conn) wrapErr(op string, err error) error {
-	return &net.OpError{Op: op, Net: c.net, Source: c.laddr, Addr: c.raddr, Err: err}
-}
-
 // writerOnly hides ReadFrom from io.Copy so it does not recurse.
 type writerOnly struct{ io.Writer }
 
@@ -113,7 +106,7 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 			// and its copy through Write then fails with Write's error.
 			return 0, c.opErr("write", err), true
 		default:
-			return 0, c.streamErr(syscallName, err), true
+			return 0, netErr(syscallName, err), true
 		}
 	}
 	var sendErr error
@@ -150,23 +143,7 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	if errno, ok := serr.(syscall.Errno); ok && errno != 0 {
 		sendErr = errno
 	}
-	return written, c.streamErr(syscallName, serr), true
-}
-
-// streamErr gives an error of the stream the form net's internals give
-// it: a system call's errno wrapped in an *os.SyscallError named
-// syscallName, and the closed stream net.ErrClosed.
-func (c *Conn) streamErr(syscallName string, err error) error {
-	switch e := err.(type) {
-	case nil:
-		return nil
-	case syscall.Errno:
-		return os.NewSyscallError(syscallName, e)
-	}
-	if err == stream.ErrClosed {
-		return net.ErrClosed
-	}
-	return err
+	return written, netErr(syscallName, serr), true
 }
 
 // WriteTo implements io.WriterTo: it copies from the connection to w until
