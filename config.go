@@ -37,7 +37,8 @@ func serveListener(sl net.Listener, network string, b *backend.Backend, cfg conf
 		}
 		return nil, err
 	}
-	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: o.keepAlive, keepAliveConfig: o.keepAliveConfig, path: path}
+	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: o.keepAlive, keepAliveConfig: o.keepAliveConfig, path: path,
+		userOptions: o.userOptions}
 	ln.unlink.Store(o.unlink)
 	g.Release()
 	return ln, nil

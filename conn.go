@@ -277,8 +277,8 @@ func (c *Conn) setKeepAliveSecs(opt int, d, def time.Duration) error {
 // zero discards it, including what Writes queued, and resets the
 // connection, positive lingers that many seconds. Close returns at once in
 // every case: a lingering close(2) blocks a goroutine of its own, not the
-// caller nor the loop. (Set SO_LINGER here, not through SyscallConn: only
-// then does the loop know of it.)
+// caller nor the loop. SO_LINGER set through SyscallConn or on File's
+// duplicate counts the same.
 func (c *Conn) SetLinger(sec int) error {
 	l := unix.Linger{}
 	if sec >= 0 {
@@ -317,6 +317,7 @@ func (c *Conn) SetWriteBuffer(bytes int) error {
 // the stream once the loop has taken the error (the kernel keeps
 // reporting the end itself).
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	c.s.NoteRawAccess()
 	return rawConn{c}, nil
 }
 

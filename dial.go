@@ -329,6 +329,9 @@ func (dl *dialing) singleProto(ctx context.Context, g backend.Group, ra net.Addr
 		return nil, dl.opError(ra, err)
 	}
 	c := newConn(s, dl.network)
+	if dl.d.Control != nil || dl.d.ControlContext != nil {
+		c.s.NoteRawAccess() // the hook may have set SO_LINGER
+	}
 	if dl.network != "unix" {
 		c.setupKeepAlive(dl.d.KeepAlive, dl.d.KeepAliveConfig)
 	}

@@ -21,6 +21,7 @@ import (
 // a Write waits as that Write does. Bytes already received into the
 // connection's queue can only be read through Read.
 func (c *Conn) File() (*os.File, error) {
+	c.s.NoteRawAccess()
 	if err := c.s.LockSend(); err == nil {
 		c.s.UnlockSend(nil)
 	}
@@ -119,7 +120,7 @@ func FileListener(f *os.File) (net.Listener, error) {
 		return nl, nil
 	}
 	addr := nl.Addr()
-	ln, err := serveListener(nl, network, b, config{}, opts{})
+	ln, err := serveListener(nl, network, b, config{}, opts{userOptions: true})
 	if err != nil {
 		return nil, &net.OpError{Op: "file", Net: network, Addr: addr, Err: err}
 	}
@@ -147,5 +148,6 @@ func FileConn(f *os.File) (net.Conn, error) {
 	if err != nil {
 		return nil, &net.OpError{Op: "file", Net: network, Source: laddr, Addr: raddr, Err: err}
 	}
+	c.(*Conn).s.NoteRawAccess() // its options are whatever its maker set
 	return c, nil
 }

@@ -50,7 +50,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		return sl, err
 	}
 	addr := sl.Addr()
-	ln, err := serveListener(sl, network, b, cfg, opts{keepAlive: lc.KeepAlive, keepAliveConfig: lc.KeepAliveConfig, unlink: true})
+	ln, err := serveListener(sl, network, b, cfg, opts{keepAlive: lc.KeepAlive, keepAliveConfig: lc.KeepAliveConfig, unlink: true, userOptions: lc.Control != nil})
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addr, Err: err}
 	}

@@ -23,6 +23,7 @@ type Listener struct {
 	keepAliveConfig net.KeepAliveConfig
 	path            string      // a Unix socket's file ("" for TCP or an abstract name)
 	unlink          atomic.Bool // remove path on Close
+	userOptions     bool        // accepted sockets may inherit options the user set (opts)
 }
 
 // Accept waits for and returns the next connection, a *Conn.
@@ -42,6 +43,9 @@ func (l *Listener) AcceptRing() (*Conn, error) {
 		return nil, l.opErr("accept", err)
 	}
 	c := newConn(s, l.network)
+	if l.userOptions {
+		c.s.NoteRawAccess()
+	}
 	if l.network != "unix" {
 		c.setupKeepAlive(l.keepAlive, l.keepAliveConfig)
 	}

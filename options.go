@@ -168,6 +168,10 @@ type opts struct {
 	keepAlive       time.Duration
 	keepAliveConfig net.KeepAliveConfig
 	unlink          bool // remove the Unix socket file on Close
+	// userOptions: the user may have set socket options the accepted
+	// connections inherit (a Control hook, a socket from a file), SO_LINGER
+	// among them.
+	userOptions bool
 }
 
 // config is the loop shape shared by ListenConfig and Dialer.

@@ -111,6 +111,7 @@ type Stream struct {
 	fd         int
 	fdClosed   bool
 	lingerMode atomic.Int32 // what SetLinger chose: lingerBackground, lingerAbort or lingerBlocking
+	rawAccess  atomic.Bool  // the user got at the socket (SyscallConn, File): SO_LINGER may have changed
 }
 
 // What Close does with unsent bytes, as net.TCPConn.SetLinger chooses it.
@@ -119,6 +120,25 @@ const (
 	lingerAbort             // SO_LINGER 0: they are discarded and the connection reset
 	lingerBlocking          // SO_LINGER > 0: close(2) blocks until they are sent, or the time is up
 )
+
+// NoteRawAccess records that the user can set, or may have set, socket
+// options behind the stream's back (a raw connection, a duplicate, a
+// Control hook, a socket made elsewhere), so that Close reads SO_LINGER
+// from the socket instead of trusting SetLinger's record.
+func (s *Stream) NoteRawAccess() { s.rawAccess.Store(true) }
+
+// readLinger records the socket's SO_LINGER, whoever set it (Close, after
+// NoteRawAccess).
+func (s *Stream) readLinger() {
+	s.fdmu.RLock()
+	defer s.fdmu.RUnlock()
+	if s.fdClosed {
+		return
+	}
+	if sec, ok := lingerOf(s.fd); ok {
+		s.SetLinger(sec)
+	}
+}
 
 // SetLinger records what the caller set SO_LINGER to, sec as
 // net.TCPConn.SetLinger takes it, for Close and CloseFD.
@@ -550,6 +570,9 @@ func (s *Stream) Closed() bool { return s.closed.Load() }
 func (s *Stream) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
+	}
+	if s.rawAccess.Load() {
+		s.readLinger()
 	}
 	s.wakeReader()
 	poke(s.wwake)
