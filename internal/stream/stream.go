@@ -301,14 +301,18 @@ func (s *Stream) Write(p []byte) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	n := 0
+	waited := false
 	for {
 		if s.closed.Load() {
+			s.stopWaitingForSends(waited)
 			return n, ErrClosed
 		}
 		if expired(&s.wdl) {
+			s.stopWaitingForSends(waited)
 			return n, os.ErrDeadlineExceeded
 		}
 		s.mu.Lock()
+		s.wwait = false // set again below if this Write waits once more
 		if s.werr != nil || s.wshut {
 			err := s.werr
 			if err == nil {
@@ -359,7 +363,25 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if n == len(p) {
 			return n, nil
 		}
+		waited = true
 		wait(s.wwake, &s.wdl, &s.wtimer)
+	}
+}
+
+// stopWaitingForSends is for a Write or LockSend that waited for sends to
+// complete (wwait) and now gives up, closed or past its deadline: SendDone
+// must not poke for it any more, nor a poke that came meanwhile cut the
+// next waiter's wait short.
+func (s *Stream) stopWaitingForSends(waited bool) {
+	if !waited {
+		return
+	}
+	s.mu.Lock()
+	s.wwait = false
+	s.mu.Unlock()
+	select {
+	case <-s.wwake:
+	default:
 	}
 }
 
@@ -402,16 +424,20 @@ func (s *Stream) LockSend() error {
 		return ErrClosed
 	}
 	s.wmu.Lock()
+	waited := false
 	for {
 		if s.closed.Load() {
+			s.stopWaitingForSends(waited)
 			s.wmu.Unlock()
 			return ErrClosed
 		}
 		if expired(&s.wdl) {
+			s.stopWaitingForSends(waited)
 			s.wmu.Unlock()
 			return os.ErrDeadlineExceeded
 		}
 		s.mu.Lock()
+		s.wwait = false // set again below if LockSend waits once more
 		if s.werr != nil || s.wshut {
 			err := s.werr
 			if err == nil {
@@ -428,6 +454,7 @@ func (s *Stream) LockSend() error {
 		}
 		s.wwait = true
 		s.mu.Unlock()
+		waited = true
 		wait(s.wwake, &s.wdl, &s.wtimer)
 	}
 }

@@ -470,3 +470,19 @@ func TestListenFD(t *testing.T) {
 	assert.ErrorIs(t, l.With(func(int) error { called = true; return nil }), ErrClosed)
 	assert.False(t, called, "With ran f after Release")
 }
+
+// TestTimedOutWriteLeavesNoToken: a Write that gave up waiting for room
+// (its deadline passed) no longer counts as waiting, so the loop's next
+// SendDone leaves no token to cut the next blocking Write's wait short.
+func TestTimedOutWriteLeavesNoToken(t *testing.T) {
+	s, _ := newTest()
+	s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	n, err := s.Write(make([]byte, SendHighWater+100))
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	require.Equal(t, SendHighWater, n, "queued up to the high-water mark")
+	b := s.NextSend()
+	require.Len(t, b, SendHighWater)
+	assert.Nil(t, s.SendDone(len(b)))
+	assert.Zero(t, len(s.wwake), "woken with nobody waiting")
+	require.NoError(t, s.Close())
+}
