@@ -161,11 +161,10 @@ func (g *Group) Adopt(fd int) *stream.Stream {
 type Listener struct {
 	g        *Group
 	l        *Loop // owner
-	fd       int
 	q        *stream.AcceptQueue
 	closing  atomic.Bool
 	released chan struct{}    // closed once the socket is closed
-	userFD   *stream.ListenFD // fd as WithFD lends it
+	sock     *stream.ListenFD // the listening socket, lent to WithFD until released
 
 	// owner loop only
 	registered bool // in the owner's poller
@@ -180,7 +179,7 @@ func (g *Group) Listen(fd int) backend.Listener {
 	_ = unix.SetNonblock(fd, true)
 	g.acquire()
 	l := g.pick()
-	ln := &Listener{g: g, l: l, fd: fd, q: stream.NewAcceptQueue(), released: make(chan struct{}), userFD: stream.NewListenFD(fd)}
+	ln := &Listener{g: g, l: l, sock: stream.NewListenFD(fd), q: stream.NewAcceptQueue(), released: make(chan struct{})}
 	l.post(func() { l.addListener(ln) })
 	return ln
 }
@@ -205,7 +204,7 @@ func (ln *Listener) Accept() (*stream.Stream, error) {
 func (ln *Listener) SetDeadline(t time.Time) { ln.q.SetDeadline(t) }
 
 // WithFD runs f on the listening socket while it is open.
-func (ln *Listener) WithFD(f func(fd int) error) error { return ln.userFD.With(f) }
+func (ln *Listener) WithFD(f func(fd int) error) error { return ln.sock.With(f) }
 
 // Close stops accepting, closes connections accepted but not yet taken,
 // and has the owner loop close the socket. A second Close returns
@@ -222,7 +221,7 @@ func (ln *Listener) Close() error {
 	// Shut the socket down now so that connections still in the kernel's
 	// backlog are refused at once, as with net.Listener (Linux; elsewhere
 	// this fails harmlessly and the close below does it).
-	_ = unix.Shutdown(ln.fd, unix.SHUT_RD)
+	_ = unix.Shutdown(ln.sock.FD(), unix.SHUT_RD)
 	l := ln.l
 	l.post(func() { l.closeListener(ln) })
 	// Return once the socket is closed, as net's Close does: its address

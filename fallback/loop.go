@@ -572,14 +572,14 @@ func (l *Loop) addListener(ln *Listener) {
 	if ln.closing.Load() {
 		return // Close posted closeListener after this
 	}
-	if err := l.p.addReader(ln.fd); err != nil {
+	if err := l.p.addReader(ln.sock.FD()); err != nil {
 		ln.failed = true
 		l.stats.AcceptErrors.Add(1)
 		ln.q.Push(stream.Accepted{Err: toErrno(err)})
 		return
 	}
 	ln.registered = true
-	l.setEntry(ln.fd, entry{ln: ln})
+	l.setEntry(ln.sock.FD(), entry{ln: ln})
 	// The registration reports connections already waiting.
 }
 
@@ -604,7 +604,7 @@ func (l *Loop) accept(ln *Listener) {
 		return
 	}
 	for i := 0; ; {
-		fd, err := accept(ln.fd)
+		fd, err := accept(ln.sock.FD())
 		switch err {
 		case nil:
 			l.stats.Accepts.Add(1)
@@ -658,10 +658,10 @@ func (l *Loop) deliverAccepted(ln *Listener, fd int) {
 func (l *Loop) closeListener(ln *Listener) {
 	if ln.registered {
 		ln.registered = false
-		l.p.del(ln.fd)
-		l.ents[ln.fd] = entry{}
+		l.p.del(ln.sock.FD())
+		l.ents[ln.sock.FD()] = entry{}
 	}
-	_ = unix.Close(ln.userFD.Release())
+	_ = unix.Close(ln.sock.Release())
 	close(ln.released)
 	ln.g.release()
 }

@@ -136,7 +136,6 @@ func (g *Group) pick() *Loop {
 // owns the connections it accepts.
 type Listener struct {
 	g         *Group
-	fd        int
 	q         *stream.AcceptQueue
 	slots     []uint32 // per loop: the listener's slot in that loop
 	closing   atomic.Bool
@@ -144,7 +143,7 @@ type Listener struct {
 	paused    atomic.Bool      // some loop stopped accepting: q passed AcceptBacklog
 	pending   atomic.Int32     // loops that still hold the socket
 	released  chan struct{}    // closed once the socket is closed
-	userFD    *stream.ListenFD // fd as WithFD lends it
+	sock      *stream.ListenFD // the listening socket, lent to WithFD until released
 }
 
 // Listen starts accepting on the listening socket fd, which the Listener
@@ -152,8 +151,8 @@ type Listener struct {
 // until it is closed.
 func (g *Group) Listen(fd int) backend.Listener {
 	g.acquire()
-	ln := &Listener{g: g, fd: fd, q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops)), released: make(chan struct{}),
-		userFD: stream.NewListenFD(fd)}
+	ln := &Listener{g: g, sock: stream.NewListenFD(fd), q: stream.NewAcceptQueue(), slots: make([]uint32, len(g.loops)),
+		released: make(chan struct{})}
 	ln.pending.Store(int32(len(g.loops)))
 	for _, l := range g.loops {
 		l.post(func() { l.addListener(ln) })
@@ -193,7 +192,7 @@ var AcceptBacklog = 4096
 func (ln *Listener) SetDeadline(t time.Time) { ln.q.SetDeadline(t) }
 
 // WithFD runs f on the listening socket while it is open.
-func (ln *Listener) WithFD(f func(fd int) error) error { return ln.userFD.With(f) }
+func (ln *Listener) WithFD(f func(fd int) error) error { return ln.sock.With(f) }
 
 // Close stops accepting, closes connections accepted but not yet taken,
 // and closes the socket once no loop refers to it. A second Close returns
@@ -209,7 +208,7 @@ func (ln *Listener) Close() error {
 	}
 	// Shut the socket down now so that connections still in the kernel's
 	// backlog are refused at once, as with net.Listener.
-	_ = unix.Shutdown(ln.fd, unix.SHUT_RD)
+	_ = unix.Shutdown(ln.sock.FD(), unix.SHUT_RD)
 	for _, l := range ln.g.loops {
 		l.post(func() { l.closeListener(ln) })
 	}
@@ -222,7 +221,7 @@ func (ln *Listener) Close() error {
 
 func (ln *Listener) loopDone() {
 	if ln.pending.Add(-1) == 0 {
-		_ = unix.Close(ln.userFD.Release())
+		_ = unix.Close(ln.sock.Release())
 		close(ln.released)
 		ln.g.release()
 	}

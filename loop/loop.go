@@ -657,7 +657,7 @@ func (l *Loop) armAccept(e *lentry, slot uint32) {
 	if e.armed || e.ln.closing.Load() {
 		return
 	}
-	l.prepAcceptMultishot(e.ln.fd, packUD(udAccept, e.gen, slot))
+	l.prepAcceptMultishot(e.ln.sock.FD(), packUD(udAccept, e.gen, slot))
 	e.armed, e.cancelled, e.failed, e.paused = true, false, false, false
 }
 
