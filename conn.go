@@ -43,12 +43,10 @@ func newConn(s *stream.Stream, network string) *Conn {
 	return c
 }
 
-// setupKeepAlive applies what net does to every TCP connection it accepts
-// or dials: TCP_NODELAY on, and keep-alive probes as cfg says if it is
-// enabled, else after keepAlive idle (zero: 15 seconds) unless that is
-// negative.
+// setupKeepAlive applies net's keep-alive setup of every TCP connection
+// it accepts or dials: probes as cfg says if it is enabled, else after
+// keepAlive idle (zero: 15 seconds) unless that is negative.
 func (c *Conn) setupKeepAlive(keepAlive time.Duration, cfg net.KeepAliveConfig) {
-	_ = c.SetNoDelay(true)
 	if !cfg.Enable && keepAlive >= 0 {
 		cfg = net.KeepAliveConfig{Enable: true, Idle: keepAlive}
 	}

@@ -47,6 +47,7 @@ func (l *Listener) AcceptRing() (*Conn, error) {
 		c.s.NoteRawAccess()
 	}
 	if l.network != "unix" {
+		_ = c.SetNoDelay(true) // as net does; a dial sets it before connecting
 		c.setupKeepAlive(l.keepAlive, l.keepAliveConfig)
 	}
 	return c, nil
