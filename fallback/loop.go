@@ -661,9 +661,11 @@ func (l *Loop) closeListener(ln *Listener) {
 		l.p.del(ln.sock.FD())
 		l.ents[ln.sock.FD()] = entry{}
 	}
-	_ = unix.Close(ln.sock.Release())
-	close(ln.released)
-	ln.g.release()
+	ln.sock.Release(func(fd int) {
+		_ = unix.Close(fd)
+		close(ln.released)
+		ln.g.release()
+	})
 }
 
 // --- shutdown ----------------------------------------------------------

@@ -221,9 +221,11 @@ func (ln *Listener) Close() error {
 
 func (ln *Listener) loopDone() {
 	if ln.pending.Add(-1) == 0 {
-		_ = unix.Close(ln.sock.Release())
-		close(ln.released)
-		ln.g.release()
+		ln.sock.Release(func(fd int) {
+			_ = unix.Close(fd)
+			close(ln.released)
+			ln.g.release()
+		})
 	}
 }
 

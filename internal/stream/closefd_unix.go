@@ -17,13 +17,29 @@ func lingerOf(fd int) (sec int, ok bool) {
 }
 
 // CloseFD is the loop's last act on the stream's socket: it takes the fd
-// back (releaseFD) and closes it as net would have. Unread bytes make it
-// reset the connection, as the kernel does when net closes such a socket.
-// After SetLinger with a positive time close(2) blocks until the bytes
-// are sent or the time is up: that close runs on a goroutine of its own,
-// so that the loop goes on serving its other connections.
+// back and closes it as net would have. Unread bytes make it reset the
+// connection, as the kernel does when net closes such a socket.
+//
+// Two things may make the close wait, and neither may hold up the loop's
+// other connections, so each moves to a goroutine of its own: a user
+// callback that holds the fd (a raw Control, Read or Write: net's Close
+// waits for it to return, and so does the close here), and a close(2)
+// that blocks after SetLinger with a positive time, until the bytes are
+// sent or the time is up.
 func (s *Stream) CloseFD() {
-	fd, reset := s.releaseFD()
+	if !s.fdmu.TryLock() {
+		go func() {
+			s.fdmu.Lock()
+			s.closeFDLocked()
+		}()
+		return
+	}
+	s.closeFDLocked()
+}
+
+// closeFDLocked is CloseFD with the fd write lock held.
+func (s *Stream) closeFDLocked() {
+	fd, reset := s.releaseFDLocked()
 	switch {
 	case reset:
 		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})

@@ -30,11 +30,23 @@ func (l *ListenFD) With(f func(fd int) error) error {
 	return f(l.fd)
 }
 
-// Release waits for the calls of With that run, fails those that come
-// later, and returns the fd for the caller to close.
-func (l *ListenFD) Release() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// Release takes the fd back and hands it to done (to close it): With
+// calls that come later fail. If a With call runs now (a user callback,
+// which may take any time), the release waits for it on a goroutine of its
+// own, so that the caller, a loop, never waits on user code.
+func (l *ListenFD) Release(done func(fd int)) {
+	if l.mu.TryLock() {
+		l.releaseLocked(done)
+		return
+	}
+	go func() {
+		l.mu.Lock()
+		l.releaseLocked(done)
+	}()
+}
+
+func (l *ListenFD) releaseLocked(done func(fd int)) {
 	l.released = true
-	return l.fd
+	l.mu.Unlock()
+	done(l.fd)
 }

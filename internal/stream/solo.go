@@ -234,7 +234,7 @@ func (s *Stream) endSolo() {
 }
 
 // openSoloFile makes the file the reader waits on: a dup of the socket,
-// registered with Go's netpoller. It is closed by releaseFD, under the same
+// registered with Go's netpoller. It is closed by CloseFD, under the same
 // lock, so it never outlives the socket.
 func (s *Stream) openSoloFile() (*os.File, error) {
 	var f *os.File
@@ -253,7 +253,7 @@ func (s *Stream) openSoloFile() (*os.File, error) {
 var dupSocket = dupFile
 
 // closeSoloFile closes the reader's dup of the socket, ending a wait on it
-// (with the fd write lock held, in releaseFD).
+// (with the fd write lock held, in CloseFD).
 func (s *Stream) closeSoloFile() {
 	if f := s.soloFile.Swap(nil); f != nil {
 		_ = f.Close()

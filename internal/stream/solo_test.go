@@ -21,7 +21,7 @@ import (
 
 // soloPair returns a stream on one end of a connected, non-blocking Unix
 // socket pair and the other end. release does what the loop does when it
-// closes the socket (releaseFD, close); it runs at the end of the test if
+// closes the socket (CloseFD); it runs at the end of the test if
 // the test did not call it.
 func soloPair(t *testing.T) (s *Stream, k *fakeLoop, peer int, release func()) {
 	t.Helper()
@@ -35,10 +35,7 @@ func soloPair(t *testing.T) (s *Stream, k *fakeLoop, peer int, release func()) {
 	s = New(fds[0], k)
 	var once sync.Once
 	release = func() {
-		once.Do(func() {
-			fd, _ := s.releaseFD()
-			_ = unix.Close(fd)
-		})
+		once.Do(s.CloseFD)
 	}
 	t.Cleanup(func() {
 		release()
@@ -103,7 +100,7 @@ func TestSoloRead(t *testing.T) {
 			assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
 		}},
 		{"loop closes the socket", func(t *testing.T, _ *Stream, _ int, release func()) {
-			// releaseFD closes the reader's dup under its wait (a loop
+			// CloseFD closes the reader's dup under its wait (a loop
 			// shutting down with the connection still open).
 			release()
 		}, func(t *testing.T, r readResult) {

@@ -702,13 +702,12 @@ func (s *Stream) WithFD(f func(fd int) error) error {
 // FD returns the socket fd for the loop's own use.
 func (s *Stream) FD() int { return s.fd }
 
-// releaseFD is CloseFD's first step, before the fd is closed: after it
-// returns, WithFD no longer hands the fd out. reset reports that
-// received bytes were never read: as with net, the connection should then
-// end with a reset (SO_LINGER 0) rather than a FIN, so the peer learns its
-// data was dropped.
-func (s *Stream) releaseFD() (fd int, reset bool) {
-	s.fdmu.Lock()
+// releaseFDLocked is CloseFD's first step, before the fd is closed, with
+// the fd write lock held (it unlocks it): after it returns, WithFD no
+// longer hands the fd out. reset reports that received bytes were never
+// read: as with net, the connection should then end with a reset
+// (SO_LINGER 0) rather than a FIN, so the peer learns its data was dropped.
+func (s *Stream) releaseFDLocked() (fd int, reset bool) {
 	s.fdClosed = true
 	s.closeSoloFile()
 	s.fdmu.Unlock()

@@ -450,21 +450,27 @@ func TestListenFD(t *testing.T) {
 	require.NoError(t, l.With(func(fd int) error { seen = fd; return nil }))
 	assert.Equal(t, 42, seen)
 
-	// Release waits for a With that runs.
+	// Release waits for a With that runs, without blocking its caller.
 	inWith, leave := make(chan struct{}), make(chan struct{})
 	go func() {
 		_ = l.With(func(int) error { close(inWith); <-leave; return nil })
 	}()
 	<-inWith
-	released := make(chan int)
-	go func() { released <- l.Release() }()
+	released := make(chan int, 1)
+	l.Release(func(fd int) { released <- fd })
 	select {
 	case <-released:
-		t.Fatal("Release returned while a With still ran")
+		t.Fatal("Release went ahead while a With still ran")
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(leave)
 	assert.Equal(t, 42, <-released)
+
+	// With nothing running, it releases at once, on the caller's goroutine.
+	l2 := NewListenFD(43)
+	got := -1
+	l2.Release(func(fd int) { got = fd })
+	assert.Equal(t, 43, got)
 
 	called := false
 	assert.ErrorIs(t, l.With(func(int) error { called = true; return nil }), ErrClosed)
