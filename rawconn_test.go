@@ -94,8 +94,11 @@ func TestBlockedRawCallback(t *testing.T) {
 			rc, err := server.(*Conn).SyscallConn()
 			require.NoError(t, err)
 			release, done := block(t, rc)
+			conns := func() uint64 { return loopStat(backend, func(s LoopStats) uint64 { return uint64(s.Conns) }) }
+			before := conns()
 			require.NoError(t, server.Close())
-			time.Sleep(50 * time.Millisecond) // the loop gets the close
+			require.Eventually(t, func() bool { return conns() == before-1 }, 5*time.Second, time.Millisecond,
+				"the loop is done with the connection without waiting for the callback")
 			roundTrip()
 
 			// The socket is still open: the peer sees no FIN until the
@@ -116,7 +119,11 @@ func TestBlockedRawCallback(t *testing.T) {
 			// A second connection, so that the loop receives for the echo
 			// (a loop's only connection receives without it).
 			connectT(t, ln, nil)
-			assert.Equal(t, netWaits, listenerCloseWaits(t, ln, roundTrip), "Close waits for the callback, as net's")
+			serving := func() {
+				time.Sleep(100 * time.Millisecond) // the loop takes the listener's close
+				roundTrip()
+			}
+			assert.Equal(t, netWaits, listenerCloseWaits(t, ln, serving), "Close waits for the callback, as net's")
 		})
 	})
 }
