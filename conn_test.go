@@ -56,3 +56,19 @@ func TestConnConformance(t *testing.T) {
 		})
 	})
 }
+
+// connectT dials ln with dial (net.Dial if nil) and accepts the
+// connection; both are closed when the test ends.
+func connectT(t testing.TB, ln net.Listener, dial func(network, address string) (net.Conn, error)) (client, server net.Conn) {
+	t.Helper()
+	if dial == nil {
+		dial = net.Dial
+	}
+	client, err := dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}

@@ -1,3 +1,5 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd
+
 package ringnet
 
 import (
