@@ -13,7 +13,7 @@ import (
 type stats struct {
 	Loop          int
 	Conns         atomic.Int64  // connections owned now
-	Accepts       atomic.Uint64 // connections accepted
+	Accepts       atomic.Uint64 // connections this loop accepted, before they are spread over the loops
 	AcceptErrors  atomic.Uint64 // accepts that failed (EMFILE...)
 	Connects      atomic.Uint64 // connects that waited for writable readiness
 	ZeroCopyBytes atomic.Uint64 // ReadFrom bytes sent with sendfile(2) or splice(2)

@@ -91,7 +91,7 @@ type Stats struct {
 	Backend        string
 	Loop           int
 	Conns          int64  // connections owned now
-	Accepts        uint64 // connections accepted
+	Accepts        uint64 // connections this loop accepted from the kernel, before they are spread over the loops (Conns is who owns them)
 	AcceptErrors   uint64 // accepts that failed (EMFILE...)
 	Connects       uint64 // outgoing connects the loop carried out (dials)
 	ZeroCopyBytes  uint64 // bytes ReadFrom moved to sockets without user-space copies (sendfile(2) or splice(2))
