@@ -32,8 +32,8 @@ func TestBlockedRawCallback(t *testing.T) {
 		t.Cleanup(release)
 		return release, errc
 	}
-	// closed reports whether ch is closed (or has a value) within d.
-	closed := func(ch <-chan error, d time.Duration) bool {
+	// arrives reports whether ch yields (a value, or its close) within d.
+	arrives := func(ch <-chan error, d time.Duration) bool {
 		select {
 		case <-ch:
 			return true
@@ -53,10 +53,10 @@ func TestBlockedRawCallback(t *testing.T) {
 		if serving != nil {
 			serving()
 		}
-		waited := !closed(closeDone, 100*time.Millisecond)
+		waited := !arrives(closeDone, 100*time.Millisecond)
 		release()
 		require.NoError(t, <-done)
-		require.True(t, closed(closeDone, 5*time.Second), "Close returns once the callback has")
+		require.True(t, arrives(closeDone, 5*time.Second), "Close returns once the callback has")
 		return waited
 	}
 
