@@ -139,8 +139,15 @@ func (s *Stream) readSolo(p []byte) (n int, err error) {
 		// The deadline goes on the file before the checks below, and the
 		// interrupters (Close, SetReadDeadline, StopSolo) change what they
 		// check before putting a past deadline on it: either the checks
-		// see the change or the wait ends at once.
-		if d := s.rdl.Load(); d != 0 {
+		// see the change or the wait ends at once. That includes the
+		// deadline itself: a SetReadDeadline between the load and the
+		// file's deadline had its past deadline overwritten with the
+		// stale one, so a changed deadline means going round again.
+		d := s.rdl.Load()
+		if testHookSoloDeadline != nil {
+			testHookSoloDeadline()
+		}
+		if d != 0 {
 			_ = f.SetReadDeadline(time.Unix(0, d))
 		} else {
 			_ = f.SetReadDeadline(time.Time{})
@@ -153,6 +160,9 @@ func (s *Stream) readSolo(p []byte) (n int, err error) {
 		}
 		if s.solo.Load() == soloRevoked {
 			return 0, errLoopReceives
+		}
+		if s.rdl.Load() != d {
+			continue
 		}
 		werr := rc.Read(recv)
 		if werr == nil {
@@ -248,6 +258,10 @@ func (s *Stream) openSoloFile() (*os.File, error) {
 	})
 	return f, err
 }
+
+// testHookSoloDeadline, when set, runs in readSolo between its load of
+// the read deadline and putting that deadline on the file (tests).
+var testHookSoloDeadline func()
 
 // dupSocket is dupFile; tests replace it to make it fail.
 var dupSocket = dupFile

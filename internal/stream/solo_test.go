@@ -132,6 +132,22 @@ func TestSoloReadEndsOnce(t *testing.T) {
 	assert.Equal(t, io.EOF, err)
 }
 
+// TestSoloDeadlineSetAsReadStarts: a read deadline set just as a solo Read
+// starts its wait, after it loaded the old deadline and before it put that
+// on its file (so that the new deadline's interruption is overwritten),
+// still ends the Read when it passes.
+func TestSoloDeadlineSetAsReadStarts(t *testing.T) {
+	s, _, _, _ := soloPair(t)
+	require.True(t, s.StartSolo())
+	var once sync.Once
+	testHookSoloDeadline = func() {
+		once.Do(func() { s.SetReadDeadline(time.Now().Add(20 * time.Millisecond)) })
+	}
+	defer func() { testHookSoloDeadline = nil }()
+	r := await(t, readAsync(s))
+	assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+}
+
 // TestStopSoloInterruptsReader: the loop takes receiving back from a
 // reader inside its wait; the reader hands it over and asks the loop to
 // resume (ReqResume), and then waits for the loop's bytes instead.
