@@ -187,6 +187,36 @@ func testReadFromDeadline(t *testing.T, backend, path string) {
 		require.NoError(t, err)
 		assert.Equal(t, n, off, "the file offset stands just past the bytes sent")
 	})
+	t.Run("deadline while CloseWrite waits", func(t *testing.T) {
+		// CloseWrite waits for the ReadFrom's send to end; a write
+		// deadline set then ends both.
+		server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
+		defer stop()
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		copied := make(chan error, 1)
+		go func() { _, err := io.Copy(server, f); copied <- err }()
+		time.Sleep(200 * time.Millisecond) // the socket is full: ReadFrom waits
+		closeWrite := make(chan error, 1)
+		go func() { closeWrite <- server.CloseWrite() }()
+		time.Sleep(100 * time.Millisecond) // CloseWrite waits
+		require.NoError(t, server.SetWriteDeadline(time.Now().Add(100*time.Millisecond)))
+		for name, ch := range map[string]chan error{"ReadFrom": copied, "CloseWrite": closeWrite} {
+			select {
+			case err := <-ch:
+				if name == "ReadFrom" {
+					var ne net.Error
+					require.ErrorAs(t, err, &ne)
+					assert.True(t, ne.Timeout(), "ReadFrom ends at the write deadline: %v", err)
+				} else {
+					assert.NoError(t, err, "CloseWrite leaves the shutdown to the loop")
+				}
+			case <-time.After(5 * time.Second):
+				t.Errorf("%s still waits 5 s after the 100 ms write deadline", name)
+			}
+		}
+	})
 	t.Run("close", func(t *testing.T) {
 		server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
 		defer stop()

@@ -105,7 +105,10 @@ type Stream struct {
 	werr    error         // first send error, reported by every later Write
 	wshut   bool          // CloseWrite was called
 	linger  *time.Timer   // aborts a Close that could not flush in time
-	idle    chan struct{} // closed when the send side next goes idle (CloseWrite waits on it)
+	idle    chan struct{} // closed when the send side next goes idle, the stream closes or the write deadline changes (CloseWrite waits on it)
+	// idleWaiters counts the CloseWrite calls waiting on idle, so that
+	// SetWriteDeadline takes s.mu to wake them only when there are any.
+	idleWaiters atomic.Int32
 
 	fdmu       sync.RWMutex
 	fd         int
@@ -569,10 +572,24 @@ func (s *Stream) SetReadDeadline(t time.Time) {
 
 // SetWriteDeadline sets the write deadline; a blocked Write re-evaluates it
 // at once. As with SetReadDeadline, only a new deadline wakes it.
+//
+// A waiting CloseWrite learns of it through its own channel (idle), not
+// through the token in wwake: with a Write, LockSend or WaitSend waiting
+// too, one token could wake only one of them.
 func (s *Stream) SetWriteDeadline(t time.Time) {
 	d := unixNano(t)
 	if old := s.wdl.Swap(d); d != 0 && d != old {
 		poke(s.wwake)
+		// CloseWrite counts itself in before it reads the deadline: if it
+		// read the old one, this sees it waiting.
+		if s.idleWaiters.Load() > 0 {
+			s.mu.Lock()
+			if s.idle != nil {
+				close(s.idle)
+				s.idle = nil
+			}
+			s.mu.Unlock()
+		}
 	}
 }
 
@@ -653,6 +670,7 @@ func (s *Stream) CloseWrite() (now bool, err error) {
 			s.idle = make(chan struct{})
 		}
 		idle := s.idle
+		s.idleWaiters.Add(1)
 		s.mu.Unlock()
 		giveUp := linger
 		if d := s.wdl.Load(); d != 0 && d < giveUp.UnixNano() {
@@ -660,6 +678,7 @@ func (s *Stream) CloseWrite() (now bool, err error) {
 		}
 		left := time.Until(giveUp)
 		if left <= 0 {
+			s.idleWaiters.Add(-1)
 			s.request(ReqCloseWrite)
 			return false, nil
 		}
@@ -669,10 +688,10 @@ func (s *Stream) CloseWrite() (now bool, err error) {
 			timer.Reset(left)
 		}
 		select {
-		case <-idle:
-		case <-s.wwake: // SetWriteDeadline, Close; no Write waits after wshut
+		case <-idle: // idle, closed, or a new write deadline
 		case <-timer.C:
 		}
+		s.idleWaiters.Add(-1)
 	}
 }
 

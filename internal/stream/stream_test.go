@@ -492,3 +492,38 @@ func TestTimedOutWriteLeavesNoToken(t *testing.T) {
 	assert.Zero(t, len(s.wwake), "woken with nobody waiting")
 	require.NoError(t, s.Close())
 }
+
+// TestWriteDeadlineReachesEveryWaiter: a CloseWrite waiting for a send the
+// caller holds (LockSend, as sendfile does) and that sender's WaitSend both
+// see a new write deadline; CloseWrite used to take the one token
+// SetWriteDeadline leaves in wwake, and WaitSend then waited past it.
+func TestWriteDeadlineReachesEveryWaiter(t *testing.T) {
+	s, _ := newTest()
+	require.NoError(t, s.LockSend())
+	closeWrite := make(chan bool, 1)
+	go func() {
+		now, _ := s.CloseWrite()
+		closeWrite <- now
+	}()
+	time.Sleep(50 * time.Millisecond) // CloseWrite waits first
+	never := make(chan struct{})
+	defer close(never)
+	waitSend := make(chan error, 1)
+	go func() { waitSend <- s.WaitSend(never) }()
+	time.Sleep(50 * time.Millisecond)
+
+	s.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	select {
+	case err := <-waitSend:
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Error("WaitSend still waits 5 s after its 20 ms write deadline")
+	}
+	select {
+	case now := <-closeWrite:
+		assert.False(t, now, "CloseWrite gave up at the deadline, leaving the shutdown to the loop")
+	case <-time.After(5 * time.Second):
+		t.Error("CloseWrite still waits 5 s after its 20 ms write deadline")
+	}
+	s.UnlockSend(nil)
+}
