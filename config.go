@@ -24,17 +24,23 @@ func serveListener(sl net.Listener, network string, b *backend.Backend, cfg conf
 			path = name
 		}
 	}
+	// A Listen that fails from here on removes the file its socket made,
+	// as net's failed Listen leaves none.
+	removeFile := func() {
+		if o.unlink && path != "" {
+			_ = os.Remove(path)
+		}
+	}
 	fd, err := dupFD(sl.(syscall.Conn))
 	_ = sl.Close()
 	if err != nil {
+		removeFile()
 		return nil, err
 	}
 	g, err := b.Acquire(cfg.backendConfig())
 	if err != nil {
 		_ = unix.Close(fd)
-		if o.unlink && path != "" {
-			_ = os.Remove(path)
-		}
+		removeFile()
 		return nil, err
 	}
 	ln := &Listener{ln: g.Listen(fd), addr: addr, network: network, keepAlive: o.keepAlive, keepAliveConfig: o.keepAliveConfig, path: path,

@@ -33,8 +33,8 @@ type ListenConfig struct {
 	// Buffers is the number of provided receive buffers per loop, a power
 	// of two; zero means 256.
 	Buffers int
-	// BufferSize is the size of each provided receive buffer; zero means
-	// 64 KiB.
+	// BufferSize is the size of each provided receive buffer, at most
+	// 1 GiB; zero means 64 KiB.
 	BufferSize int
 
 	// Backend picks the backend: "io_uring", "poll" or "auto"; empty
@@ -174,6 +174,11 @@ type opts struct {
 	userOptions bool
 }
 
+// maxBufferSize bounds Config.BufferSize: a provided buffer's length is a
+// 32-bit field of the ring, and the poll backend allocates one such buffer
+// per loop.
+const maxBufferSize = 1 << 30
+
 // config is the loop shape shared by ListenConfig and Dialer.
 type config struct {
 	Loops       int
@@ -189,6 +194,9 @@ func (c config) validate() error {
 	}
 	if c.Loops < 0 || c.BufferSize < 0 {
 		return fmt.Errorf("ringnet: negative Loops (%d) or BufferSize (%d)", c.Loops, c.BufferSize)
+	}
+	if c.BufferSize > maxBufferSize {
+		return fmt.Errorf("ringnet: BufferSize = %d is above %d", c.BufferSize, maxBufferSize)
 	}
 	return nil
 }

@@ -102,9 +102,10 @@ func (c *conn) SendDirect() bool { return true }
 
 func newLoop(id int, g *Group, cfg Config, mode int) (l *Loop, err error) {
 	l = &Loop{id: id, group: g, mode: mode, done: make(chan struct{}), buf: make([]byte, cfg.BufferSize)}
+	built := l // the error returns below set l to nil before this runs
 	defer func() {
 		if err != nil {
-			l.release()
+			built.release()
 		}
 	}()
 	if l.p, err = newPoller(); err != nil {

@@ -152,9 +152,10 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
 	l = &Loop{id: id, group: g, ring: ring, done: make(chan struct{}), wakeBuf: new([8]byte)}
+	built := l // the error returns below set l to nil before this runs
 	defer func() {
 		if err != nil {
-			l.release()
+			built.release()
 		}
 	}()
 	if err = checkOps(ring); err != nil {

@@ -1,0 +1,189 @@
+//go:build linux
+
+package ringnet
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/ringnet/ringnet/fallback"
+	"github.com/ringnet/ringnet/loop"
+)
+
+// withFreeFDs runs f while the process can open exactly n more
+// descriptors: RLIMIT_NOFILE is lowered and the descriptors below it
+// filled, then both are undone.
+func withFreeFDs(t *testing.T, n int, f func()) {
+	t.Helper()
+	var lim unix.Rlimit
+	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
+	lowest, err := unix.Dup(0)
+	require.NoError(t, err)
+	require.NoError(t, unix.Close(lowest))
+	low := lim
+	low.Cur = uint64(lowest) + 256
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &low))
+	var fill []int
+	defer func() {
+		for _, fd := range fill {
+			_ = unix.Close(fd)
+		}
+		require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lim))
+	}()
+	for {
+		fd, err := unix.Dup(0)
+		if err != nil {
+			require.ErrorIs(t, err, unix.EMFILE)
+			break
+		}
+		fill = append(fill, fd)
+	}
+	require.GreaterOrEqual(t, len(fill), n)
+	for range n {
+		_ = unix.Close(fill[len(fill)-1])
+		fill = fill[:len(fill)-1]
+	}
+	f()
+}
+
+// openFDs counts the process's open descriptors.
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(ents)
+}
+
+// TestFewFDs: a Listen or Dial that must start its loops with only a
+// few descriptors left fails at whichever step runs out (making the
+// socket, the ring or poller, a wake fd, the duplicate) with a
+// *net.OpError, or works; it never panics, and nothing it opened stays
+// open.
+func TestFewFDs(t *testing.T) {
+	peer, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer peer.Close()
+	go func() {
+		for {
+			c, err := peer.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+
+	forEachBackend(t, func(t *testing.T, backend string) {
+		// Groups of earlier tests wind down first, for a clean count.
+		require.Eventually(t, func() bool { return !anyLoop(backend) }, 10*time.Second, 10*time.Millisecond)
+		loop.WaitStopped()
+		fallback.WaitStopped()
+		before := openFDs(t)
+		failed := 0
+		for n := 0; n < 24; n++ {
+			for _, op := range []string{"listen", "dial"} {
+				// A loop shape of its own, so that every call starts
+				// a group rather than joining a running one.
+				size := 4096 + 2*n
+				if op == "dial" {
+					size++
+				}
+				var c io.Closer
+				var err error
+				withFreeFDs(t, n, func() {
+					if op == "listen" {
+						lc := ListenConfig{Backend: backend, Loops: 2, BufferSize: size}
+						c, err = lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+					} else {
+						d := Dialer{Backend: backend, Loops: 2, BufferSize: size}
+						c, err = d.Dial("tcp", peer.Addr().String())
+					}
+				})
+				if err != nil {
+					failed++
+					var oe *net.OpError
+					assert.ErrorAs(t, err, &oe, "%s with %d free descriptors", op, n)
+					continue
+				}
+				require.NoError(t, c.Close())
+			}
+		}
+		assert.NotZero(t, failed, "some calls ran out of descriptors")
+		require.Eventually(t, func() bool { return !anyLoop(backend) }, 5*time.Second, 10*time.Millisecond,
+			"every group stopped")
+		loop.WaitStopped()
+		fallback.WaitStopped()
+		assert.Equal(t, before, openFDs(t), "descriptors left open")
+	})
+}
+
+// anyLoop reports whether a loop of backend runs.
+func anyLoop(backend string) bool {
+	for _, s := range Stats() {
+		if s.Backend == backend {
+			return true
+		}
+	}
+	return false
+}
+
+// TestUnixListenFailsCleanly: a Unix Listen that fails after net made the
+// socket file (here on the duplicate for the loops) removes the file, as
+// net's failed Listen leaves none, so the path can be listened on again.
+func TestUnixListenFailsCleanly(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		path := filepath.Join(t.TempDir(), "s")
+		var err error
+		withFreeFDs(t, 1, func() { // the socket, and no room for its duplicate
+			lc := ListenConfig{Backend: backend}
+			_, err = lc.Listen(t.Context(), "unix", path)
+		})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, syscall.EMFILE)
+		_, serr := os.Stat(path)
+		assert.ErrorIs(t, serr, os.ErrNotExist, "the socket file is left behind")
+		ln, err := Listen("unix", path)
+		require.NoError(t, err, "listening on the path again")
+		require.NoError(t, ln.Close())
+	})
+}
+
+// TestConfigLimits: a loop shape out of range fails Listen and Dial with a
+// *net.OpError that says why, before anything starts.
+func TestConfigLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  config
+		want string
+	}{
+		{"Buffers not a power of two", config{Buffers: 3}, "power of two"},
+		{"Buffers negative", config{Buffers: -1}, "power of two"},
+		{"Buffers too many", config{Buffers: 1 << 16}, "power of two"},
+		{"Loops negative", config{Loops: -1}, "negative"},
+		{"BufferSize negative", config{BufferSize: -1}, "negative"},
+		{"BufferSize too large", config{BufferSize: 1<<30 + 1}, "above"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lc := ListenConfig{Loops: tt.cfg.Loops, Buffers: tt.cfg.Buffers, BufferSize: tt.cfg.BufferSize}
+			_, lerr := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+			d := Dialer{Loops: tt.cfg.Loops, Buffers: tt.cfg.Buffers, BufferSize: tt.cfg.BufferSize}
+			_, derr := d.Dial("tcp", "127.0.0.1:1")
+			for op, err := range map[string]error{"listen": lerr, "dial": derr} {
+				var oe *net.OpError
+				require.ErrorAs(t, err, &oe, op)
+				assert.Equal(t, op, oe.Op)
+				assert.Contains(t, err.Error(), tt.want, op)
+			}
+		})
+	}
+}
