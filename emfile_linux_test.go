@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -134,6 +135,41 @@ func anyLoop(backend string) bool {
 		}
 	}
 	return false
+}
+
+// TestProbeOutOfFDs: a process whose first Listen finds it out of file
+// descriptors fails that Listen with EMFILE, as net would, and does not
+// give up on io_uring for good: the probe runs again at the next call. It
+// runs in a child process, whose probe has not run yet.
+func TestProbeOutOfFDs(t *testing.T) {
+	if os.Getenv("RINGNET_TEST_PROBE_CHILD") != "" {
+		var backend, reason string
+		var err error
+		withFreeFDs(t, 0, func() {
+			backend, reason = Backend(), BackendReason()
+			_, err = Listen("tcp", "127.0.0.1:0")
+		})
+		assert.Equal(t, "undecided", backend)
+		assert.Contains(t, reason, "too many open files")
+		var oe *net.OpError
+		require.ErrorAs(t, err, &oe)
+		assert.Equal(t, "listen", oe.Op)
+		assert.ErrorIs(t, err, syscall.EMFILE)
+
+		assert.Equal(t, "io_uring", Backend(), "probed again, with descriptors to spare")
+		ln, err := Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		require.NoError(t, ln.Close())
+		return
+	}
+	require.Equal(t, "io_uring", Backend(), "this test needs io_uring")
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestProbeOutOfFDs$", "-test.v")
+	cmd.Env = append(os.Environ(), "RINGNET_TEST_PROBE_CHILD=1", BackendEnv+"=auto")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "child output:\n%s", out)
+	assert.Contains(t, string(out), "--- PASS: TestProbeOutOfFDs")
 }
 
 // TestUnixListenFailsCleanly: a Unix Listen that fails after net made the

@@ -20,9 +20,10 @@ import (
 //
 // It is Linux-only because the io_uring loops (and their WaitStopped) are.
 func TestMain(m *testing.M) {
-	// Child processes of TestSeccompFallback and TestFileListener run one
-	// test of this binary and are killed or judged by their parent.
-	for _, env := range []string{"RINGNET_TEST_SECCOMP_CHILD", "RINGNET_TEST_FILE_LISTENER_CHILD"} {
+	// Child processes of TestSeccompFallback, TestFileListener and
+	// TestProbeOutOfFDs run one test of this binary and are killed or
+	// judged by their parent.
+	for _, env := range []string{"RINGNET_TEST_SECCOMP_CHILD", "RINGNET_TEST_FILE_LISTENER_CHILD", "RINGNET_TEST_PROBE_CHILD"} {
 		if os.Getenv(env) != "" {
 			os.Exit(m.Run())
 		}
