@@ -175,12 +175,21 @@ func (ln *Listener) Accept() (*stream.Stream, error) {
 		}
 		return nil, a.Err
 	}
+	ln.resumeIfDrained()
+	return a.Stream, nil
+}
+
+// resumeIfDrained re-arms the loops' accepts once a pause for a full queue
+// is no longer needed (the queue is down to half the mark). Accept calls it
+// after it takes a connection, and a loop after it pauses: the pause's
+// flag is set after the loop read the queue's length, so an Accept that
+// emptied the queue in between would find no pause to undo.
+func (ln *Listener) resumeIfDrained() {
 	if ln.paused.Load() && ln.q.Len() < AcceptBacklog/2 && ln.paused.CompareAndSwap(true, false) {
 		for _, l := range ln.g.loops {
 			l.post(func() { l.rearmAccept(ln) })
 		}
 	}
-	return a.Stream, nil
 }
 
 // AcceptBacklog is how many accepted connections may wait for Accept before

@@ -700,6 +700,10 @@ func (l *Loop) dropListener(e *lentry, slot uint32) {
 	e.ln.loopDone()
 }
 
+// testHookPausing, when set, runs on the loop between its decision to
+// pause a listener's accepts and the flag that tells Accept so (tests).
+var testHookPausing func(*Listener)
+
 func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 	if int(slot) >= len(l.lns) || l.lns[slot] == nil || l.lns[slot].gen != gen {
 		if res >= 0 {
@@ -724,7 +728,13 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 		if e.armed && !e.cancelled && e.ln.q.Len() >= AcceptBacklog {
 			l.prepCancel(packUD(udAccept, e.gen, slot))
 			e.cancelled, e.paused = true, true
+			if testHookPausing != nil {
+				testHookPausing(e.ln)
+			}
 			e.ln.paused.Store(true)
+			// An Accept that drained the queue between the Len above
+			// and the Store found no pause to undo: undo it for them.
+			e.ln.resumeIfDrained()
 		}
 	}
 	if flags&cqeFMore != 0 {
