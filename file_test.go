@@ -5,6 +5,7 @@ package ringnet
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -460,5 +462,74 @@ func TestDirectWritesAfterWrites(t *testing.T) {
 				assert.Equal(t, -1, bytes.IndexByte(got[:len(head)], 't'), "nothing of the direct write's inside the bytes written before")
 			})
 		}
+	})
+}
+
+// TestListenerCloseLeavesSharedSocket: closing a listener whose socket has
+// another descriptor (File's duplicate handed on for a graceful restart,
+// or the file a FileListener was made from, as with systemd's socket
+// activation) leaves that socket listening, as with net.
+func TestListenerCloseLeavesSharedSocket(t *testing.T) {
+	type impl struct {
+		listen       func() (net.Listener, error)
+		fileListener func(*os.File) (net.Listener, error)
+	}
+	// stillListens checks that the socket behind f accepts a connection.
+	stillListens := func(t *testing.T, f *os.File) {
+		again, err := net.FileListener(f)
+		require.NoError(t, err)
+		defer again.Close()
+		c, err := net.DialTimeout("tcp", again.Addr().String(), 5*time.Second)
+		require.NoError(t, err, "the shared socket no longer listens")
+		defer c.Close()
+		require.NoError(t, again.(*net.TCPListener).SetDeadline(time.Now().Add(5*time.Second)))
+		s, err := again.Accept()
+		require.NoError(t, err)
+		s.Close()
+	}
+	check := func(t *testing.T, im impl) {
+		t.Run("not shared", func(t *testing.T) {
+			// The socket closes with the listener: a connection never
+			// accepted ends, and new ones are refused.
+			ln, err := im.listen()
+			require.NoError(t, err)
+			waiting, err := net.Dial("tcp", ln.Addr().String())
+			require.NoError(t, err)
+			defer waiting.Close()
+			require.NoError(t, ln.Close())
+			require.NoError(t, waiting.SetReadDeadline(time.Now().Add(5*time.Second)))
+			_, err = waiting.Read(make([]byte, 1))
+			assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET), "the unaccepted connection ends: %v", err)
+			_, err = net.Dial("tcp", ln.Addr().String())
+			assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+		})
+		t.Run("File, then Close", func(t *testing.T) {
+			ln, err := im.listen()
+			require.NoError(t, err)
+			f, err := ln.(interface{ File() (*os.File, error) }).File()
+			require.NoError(t, err)
+			defer f.Close()
+			require.NoError(t, ln.Close())
+			stillListens(t, f)
+		})
+		t.Run("FileListener, then Close", func(t *testing.T) {
+			nl, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			f, err := nl.(*net.TCPListener).File()
+			require.NoError(t, err)
+			defer f.Close()
+			require.NoError(t, nl.Close())
+			ln, err := im.fileListener(f)
+			require.NoError(t, err)
+			require.NoError(t, ln.Close())
+			stillListens(t, f)
+		})
+	}
+	t.Run("net", func(t *testing.T) {
+		check(t, impl{func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }, net.FileListener})
+	})
+	forEachBackend(t, func(t *testing.T, backend string) {
+		t.Setenv(BackendEnv, backend) // FileListener's backend
+		check(t, impl{func() (net.Listener, error) { return listenOn(backend)("tcp", "127.0.0.1:0") }, FileListener})
 	})
 }

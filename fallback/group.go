@@ -218,10 +218,9 @@ func (ln *Listener) Close() error {
 			_ = a.Stream.Close()
 		}
 	}
-	// Shut the socket down now so that connections still in the kernel's
-	// backlog are refused at once, as with net.Listener (Linux; elsewhere
-	// this fails harmlessly and the close below does it).
-	_ = unix.Shutdown(ln.sock.FD(), unix.SHUT_RD)
+	// No shutdown(2): the socket may have other descriptors (File's,
+	// FileListener's source) that must go on listening, as with net. The
+	// connections in its backlog are refused when the last one closes.
 	l := ln.l
 	l.post(func() { l.closeListener(ln) })
 	// Return once the socket is closed, as net's Close does: its address
