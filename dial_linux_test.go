@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -307,4 +308,40 @@ func dnsAnswer(query []byte, names map[string][]string) ([]byte, error) {
 		}
 	}
 	return b.Finish()
+}
+
+// TestDialUnixNameLengths: Unix names at and past the limit of sun_path
+// (108 bytes: a path needs its trailing NUL, an abstract name does not)
+// dial, or fail, as they do with net.
+func TestDialUnixNameLengths(t *testing.T) {
+	name := func(prefix string, n int) string { return prefix + strings.Repeat("x", n-len(prefix)) }
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, tt := range []struct {
+			name string
+			addr string
+			ok   bool // net dials it
+		}{
+			{"abstract, 107 bytes", name("@rn-"+backend, 107), true},
+			{"abstract, 108 bytes", name("@rn-"+backend, 108), true},
+			{"abstract, 109 bytes", name("@rn-"+backend, 109), false},
+			{"path, 108 bytes", name("/tmp/rn-"+backend, 108), false},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if ln, err := net.Listen("unix", tt.addr); err == nil {
+					defer ln.Close()
+					go acceptAll(ln)
+				}
+				nc, nerr := net.Dial("unix", tt.addr)
+				if nerr == nil {
+					nc.Close()
+				}
+				require.Equal(t, tt.ok, nerr == nil, "net: %v", nerr)
+				c, err := (&Dialer{Backend: backend}).Dial("unix", tt.addr)
+				if err == nil {
+					c.Close()
+				}
+				assert.Equal(t, nerr == nil, err == nil, "net: %v; ringnet: %v", nerr, err)
+			})
+		}
+	})
 }

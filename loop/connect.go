@@ -61,21 +61,24 @@ func (op *connectOp) setAddr(sa syscall.Sockaddr) error {
 		binary.NativeEndian.PutUint32(raw[24:], sa.ZoneId)
 		op.addrLen = unix.SizeofSockaddrInet6
 	case *syscall.SockaddrUnix:
+		// As the syscall package lays it out: a path name with its
+		// trailing NUL (so at most 107 bytes), an abstract one ("@..."
+		// or a leading NUL) without, so it may fill all 108.
 		name := sa.Name
 		path := raw[2:unix.SizeofSockaddrUnix]
-		if len(name) >= len(path) {
+		n := len(name)
+		if n > len(path) || n == len(path) && name[0] != '@' {
 			return syscall.EINVAL
 		}
 		binary.NativeEndian.PutUint16(raw[0:], unix.AF_UNIX)
-		copy(path, name)
+		copy(path, name) // op is new: the byte after name is the NUL
 		op.addrLen = 2
-		switch {
-		case len(name) > 0 && name[0] == '@':
-			// An abstract name: a leading NUL, no trailing one.
+		if n > 0 {
+			op.addrLen += uint32(n) + 1
+		}
+		if path[0] == '@' || path[0] == 0 && op.addrLen > 3 {
 			path[0] = 0
-			op.addrLen += uint32(len(name))
-		case len(name) > 0:
-			op.addrLen += uint32(len(name)) + 1
+			op.addrLen--
 		}
 	default:
 		return syscall.EAFNOSUPPORT
