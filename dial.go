@@ -315,7 +315,7 @@ func (dl *dialing) single(ctx context.Context, g backend.Group, ra net.Addr) (ne
 
 // singleProto is single with a socket of protocol proto.
 func (dl *dialing) singleProto(ctx context.Context, g backend.Group, ra net.Addr, proto int) (net.Conn, error) {
-	family, sa, err := remoteSockaddr(dl.network, ra)
+	family, sa, err := remoteSockaddr(dl.network, dl.d.LocalAddr, ra)
 	if err != nil {
 		return nil, dl.opError(ra, err)
 	}
@@ -397,22 +397,37 @@ func (dl *dialing) control(ctx context.Context, fd, family int, ra net.Addr) err
 	return dl.d.Control(network, ra.String(), socketRaw(fd))
 }
 
-// remoteSockaddr picks the socket family for dialing ra on network, as
-// net does: IPv4 for IPv4 addresses (and the empty host) unless network
-// says "tcp6", IPv6 otherwise.
-func remoteSockaddr(network string, ra net.Addr) (int, syscall.Sockaddr, error) {
+// remoteSockaddr picks the socket family for dialing ra from la (nil: any)
+// on network, as net does: IPv4 when network says "tcp4", or when neither
+// address is IPv6 (the empty host counts as IPv4), and IPv6 otherwise, an
+// IPv4 address then taking its IPv4-mapped form (a wildcard IPv6 local
+// address dialing an IPv4 host, say).
+func remoteSockaddr(network string, la, ra net.Addr) (int, syscall.Sockaddr, error) {
 	switch ra := ra.(type) {
 	case *net.UnixAddr:
 		return unix.AF_UNIX, &syscall.SockaddrUnix{Name: ra.Name}, nil
 	case *net.TCPAddr:
 		family := unix.AF_INET6
-		if network == "tcp4" || network != "tcp6" && (ra.IP == nil || ra.IP.To4() != nil) {
+		if network == "tcp4" || network != "tcp6" && isIPv4(ra.IP) && (la == nil || isIPv4Local(la)) {
 			family = unix.AF_INET
 		}
 		sa, err := ipSockaddr(family, ra.IP, ra.Port, ra.Zone)
 		return family, sa, err
 	}
 	return 0, nil, &net.AddrError{Err: "unexpected address type", Addr: ra.String()}
+}
+
+// isIPv4 reports whether ip is IPv4 for the choice of a socket family, as
+// net's does: the empty address included.
+func isIPv4(ip net.IP) bool { return len(ip) <= net.IPv4len || ip.To4() != nil }
+
+// isIPv4Local is isIPv4 for a Dialer's LocalAddr; an address of another
+// kind does not ask for IPv6 (binding it fails later, as with net).
+func isIPv4Local(la net.Addr) bool {
+	if a, ok := la.(*net.TCPAddr); ok && a != nil {
+		return isIPv4(a.IP)
+	}
+	return true
 }
 
 // localSockaddr is LocalAddr in the socket's family.

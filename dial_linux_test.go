@@ -345,3 +345,51 @@ func TestDialUnixNameLengths(t *testing.T) {
 		}
 	})
 }
+
+// TestDialLocalAddrFamily: the socket family follows the local address as
+// well as the remote one, as with net: an IPv6 LocalAddr (the wildcard
+// included) dialing an IPv4 host makes an IPv6 socket that reaches it by
+// its IPv4-mapped address.
+func TestDialLocalAddrFamily(t *testing.T) {
+	ln4, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln4.Close()
+	go acceptAll(ln4)
+	ln6, err := net.Listen("tcp", "[::1]:0")
+	require.NoError(t, err)
+	defer ln6.Close()
+	go acceptAll(ln6)
+	tcp := func(s string) *net.TCPAddr { a, err := net.ResolveTCPAddr("tcp", s); require.NoError(t, err); return a }
+	tests := []struct {
+		name    string
+		network string
+		local   *net.TCPAddr
+		remote  string
+	}{
+		{"v6 wildcard to v4", "tcp", tcp("[::]:0"), ln4.Addr().String()},
+		{"v4 wildcard to v4", "tcp", tcp("0.0.0.0:0"), ln4.Addr().String()},
+		{"v4 loopback to v4", "tcp", tcp("127.0.0.1:0"), ln4.Addr().String()},
+		{"v4 wildcard to v6", "tcp", tcp("0.0.0.0:0"), ln6.Addr().String()},
+		{"v6 loopback to v6", "tcp", tcp("[::1]:0"), ln6.Addr().String()},
+		{"v6 wildcard to v4 over tcp4", "tcp4", tcp("[::]:0"), ln4.Addr().String()},
+		{"v6 wildcard to v4 over tcp6", "tcp6", tcp("[::]:0"), ln4.Addr().String()},
+	}
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				nc, nerr := (&net.Dialer{LocalAddr: tt.local}).Dial(tt.network, tt.remote)
+				c, err := (&Dialer{Backend: backend, LocalAddr: tt.local}).Dial(tt.network, tt.remote)
+				assert.Equal(t, nerr == nil, err == nil, "net: %v; ringnet: %v", nerr, err)
+				if nerr == nil && err == nil {
+					assert.Equal(t, nc.LocalAddr().(*net.TCPAddr).IP.To4() == nil, c.LocalAddr().(*net.TCPAddr).IP.To4() == nil,
+						"local address family: net %v, ringnet %v", nc.LocalAddr(), c.LocalAddr())
+				}
+				for _, c := range []net.Conn{nc, c} {
+					if c != nil {
+						c.Close()
+					}
+				}
+			})
+		}
+	})
+}
