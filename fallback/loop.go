@@ -80,6 +80,7 @@ type conn struct {
 	sendWait   bool          // a send hit EAGAIN: wait for the writable edge
 	writable   chan struct{} // closed at the next writable edge, for SendFile
 	hup        bool          // the poller reported the peer's FIN or an error
+	urgent     bool          // the peer sent urgent data: a short read no longer means the socket is empty
 	rdone      bool          // DeliverEnd was called
 	readsOff   bool          // the poller does not report its read events (a solo reader reads)
 	rerun      bool          // queued on the loop's rerun list
@@ -390,6 +391,12 @@ func (l *Loop) connEvent(c *conn, ev uint32) {
 	if ev&(evRdHup|evErr) != 0 {
 		c.hup = true
 	}
+	if ev&evPri != 0 {
+		// A TCP read stops short at the urgent mark with bytes still
+		// queued behind it, which raise no new edge: from now on this
+		// connection reads until EAGAIN.
+		c.urgent = true
+	}
 	if ev&(evIn|evRdHup|evErr) != 0 {
 		l.recv(c)
 	}
@@ -432,7 +439,7 @@ func (l *Loop) recv(c *conn) {
 				l.stats.RecvPauses.Add(1)
 				return
 			}
-			if n < len(l.buf) && !c.hup {
+			if n < len(l.buf) && !c.hup && !c.urgent {
 				// Drained: bytes arriving later raise a new edge.
 				return
 			}

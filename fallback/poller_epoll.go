@@ -16,6 +16,7 @@ const (
 	evOut               // writable
 	evRdHup             // the peer shut its sending side down
 	evErr               // hang-up or error on the socket
+	evPri               // urgent (out-of-band) data is waiting
 )
 
 // poller is one epoll instance. Sockets are registered edge-triggered, so
@@ -41,10 +42,10 @@ func (p *poller) add(fd int, events uint32) error {
 	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &ev)
 }
 
-// addConn watches a connected socket for reading, writing and the peer's
-// FIN, edge-triggered.
+// addConn watches a connected socket for reading, writing, the peer's FIN
+// and urgent data, edge-triggered.
 func (p *poller) addConn(fd int) error {
-	return p.add(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET)
+	return p.add(fd, unix.EPOLLIN|unix.EPOLLPRI|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET)
 }
 
 // watchReads turns a connected socket's read events on or off (a solo
@@ -53,7 +54,7 @@ func (p *poller) addConn(fd int) error {
 func (p *poller) watchReads(fd int, on bool) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLET, Fd: int32(fd)}
 	if on {
-		ev.Events |= unix.EPOLLIN | unix.EPOLLRDHUP
+		ev.Events |= unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLRDHUP
 	}
 	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, fd, &ev)
 }
@@ -97,6 +98,9 @@ func (p *poller) event(i int) (fd int, ev uint32) {
 	}
 	if e.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		ev |= evErr
+	}
+	if e.Events&unix.EPOLLPRI != 0 {
+		ev |= evPri
 	}
 	return int(e.Fd), ev
 }

@@ -16,6 +16,7 @@ const (
 	evOut               // writable
 	evRdHup             // the peer shut its sending side down
 	evErr               // hang-up or error on the socket
+	evPri               // urgent data is waiting (epoll only: kqueue does not report it)
 )
 
 // poller is one kqueue. Sockets are registered with EV_CLEAR, so an event
