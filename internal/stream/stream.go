@@ -292,6 +292,10 @@ func (s *Stream) Read(p []byte) (int, error) {
 	}
 }
 
+// testHookWriteLock, when set, runs in Write just before it takes s.mu
+// (tests).
+var testHookWriteLock func()
+
 // Write queues all of p for sending, blocking while more than SendHighWater
 // bytes are unsent. It returns the number of bytes queued; if that is less
 // than len(p) the error says why (ErrClosed, os.ErrDeadlineExceeded, a
@@ -314,7 +318,18 @@ func (s *Stream) Write(p []byte) (int, error) {
 			s.stopWaitingForSends(waited)
 			return n, os.ErrDeadlineExceeded
 		}
+		if testHookWriteLock != nil {
+			testHookWriteLock()
+		}
 		s.mu.Lock()
+		if s.closed.Load() {
+			// Close ran since the check above. It looked for unsent
+			// bytes under s.mu to bound their flush (the linger
+			// timer); bytes queued after it would have no bound.
+			s.mu.Unlock()
+			s.stopWaitingForSends(waited)
+			return n, ErrClosed
+		}
 		s.wwait = false // set again below if this Write waits once more
 		if s.werr != nil || s.wshut {
 			err := s.werr

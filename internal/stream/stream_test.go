@@ -527,3 +527,20 @@ func TestWriteDeadlineReachesEveryWaiter(t *testing.T) {
 	}
 	s.UnlockSend(nil)
 }
+
+// TestWriteRacingClose: a Close that runs while a Write is between its
+// closed check and taking the lock finds nothing to flush and arms no
+// linger bound; the Write must then fail with ErrClosed rather than queue
+// bytes the loop would try to send for as long as the peer reads nothing.
+func TestWriteRacingClose(t *testing.T) {
+	s, _ := newTest()
+	testHookWriteLock = func() {
+		testHookWriteLock = nil
+		require.NoError(t, s.Close())
+	}
+	defer func() { testHookWriteLock = nil }()
+	n, err := s.Write([]byte("late"))
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.Zero(t, n)
+	assert.Nil(t, s.NextSend(), "bytes queued after Close")
+}
