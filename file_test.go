@@ -533,3 +533,89 @@ func TestListenerCloseLeavesSharedSocket(t *testing.T) {
 		check(t, impl{func() (net.Listener, error) { return listenOn(backend)("tcp", "127.0.0.1:0") }, FileListener})
 	})
 }
+
+// TestReadFromSocketSource: ReadFrom from a *net.TCPConn (a proxy's
+// io.Copy) against net's, on what happens to the source: a source reset by
+// its peer ends the ReadFrom but leaves the destination usable, and a
+// source with nothing to read yet leaves the destination's Writes free to
+// go out meanwhile (a proxy's heartbeat).
+func TestReadFromSocketSource(t *testing.T) {
+	// source returns a *net.TCPConn and the conn that feeds it.
+	source := func(t *testing.T) (src *net.TCPConn, feeder *net.TCPConn) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		f, a := connectT(t, ln, nil)
+		return a.(*net.TCPConn), f.(*net.TCPConn)
+	}
+	// destination returns a connection of impl ("net" or a backend) and
+	// its peer.
+	destination := func(t *testing.T, impl string) (dst, peer net.Conn) {
+		if impl == "net" {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			peer, dst = connectT(t, ln, nil)
+			return dst, peer
+		}
+		s, c, stop := pipe(t, &ListenConfig{Backend: impl})
+		t.Cleanup(stop)
+		return s, c
+	}
+	expect := func(t *testing.T, peer net.Conn, want string) {
+		require.NoError(t, peer.SetReadDeadline(time.Now().Add(5*time.Second)))
+		got := make([]byte, len(want))
+		_, err := io.ReadFull(peer, got)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(got))
+	}
+	tests := []struct {
+		name string
+		run  func(t *testing.T, dst, peer net.Conn, src, feeder *net.TCPConn)
+	}{
+		{"source reset", func(t *testing.T, dst, peer net.Conn, src, feeder *net.TCPConn) {
+			require.NoError(t, feeder.SetLinger(0))
+			require.NoError(t, feeder.Close()) // src is reset
+			time.Sleep(50 * time.Millisecond)
+			_, err := dst.(io.ReaderFrom).ReadFrom(src)
+			assert.ErrorIs(t, err, syscall.ECONNRESET, "ReadFrom ends with the source's reset")
+			_, err = dst.Write([]byte("after"))
+			require.NoError(t, err, "the destination is still usable")
+			expect(t, peer, "after")
+		}},
+		{"Write while the source is idle", func(t *testing.T, dst, peer net.Conn, src, feeder *net.TCPConn) {
+			copied := make(chan error, 1)
+			go func() { _, err := dst.(io.ReaderFrom).ReadFrom(src); copied <- err }()
+			time.Sleep(100 * time.Millisecond) // ReadFrom waits for the source
+			wrote := make(chan error, 1)
+			go func() { _, err := dst.Write([]byte("ping")); wrote <- err }()
+			select {
+			case err := <-wrote:
+				require.NoError(t, err)
+				expect(t, peer, "ping")
+			case <-time.After(5 * time.Second):
+				t.Error("Write waited for a ReadFrom whose source is idle")
+				require.NoError(t, feeder.Close()) // ends the ReadFrom, then the Write
+				<-copied
+				<-wrote
+				return
+			}
+			_, err := feeder.Write([]byte("data"))
+			require.NoError(t, err)
+			expect(t, peer, "data")
+			require.NoError(t, feeder.Close())
+			assert.NoError(t, <-copied)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, impl := range append([]string{"net"}, testBackends...) {
+				t.Run(impl, func(t *testing.T) {
+					dst, peer := destination(t, impl)
+					src, feeder := source(t)
+					tt.run(t, dst, peer, src, feeder)
+				})
+			}
+		})
+	}
+}

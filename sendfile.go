@@ -98,36 +98,38 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	if _, ok := f.(interface{ LocalAddr() net.Addr }); ok {
 		syscallName = "splice"
 	}
-	if err := c.s.LockSend(); err != nil {
-		switch {
-		case syscallName == "sendfile" && (err == stream.ErrClosed || err == os.ErrDeadlineExceeded):
-			// The standard library's sendfile gives up on a closed
-			// connection or a passed write deadline before it starts,
-			// and its copy through Write then fails with Write's error.
-			return 0, c.opErr("write", err), true
-		default:
-			return 0, netErr(syscallName, err), true
-		}
-	}
-	var sendErr error
-	defer func() { c.s.UnlockSend(sendErr) }()
-	// The backend moves the bytes: io_uring splices them on the ring (from
-	// a regular file or a stream socket); poll uses sendfile(2) from a
-	// regular file and splice(2) from a socket.
-	var serr error
+	// The send side is held only while bytes move (as net holds its
+	// write lock only to pump the pipe out): a source socket with nothing
+	// to read yet is waited for without it, so that Writes (a proxy's
+	// heartbeat, say) are not held up meanwhile.
+	var lockErr, serr error
+	// The backend moves the bytes on the caller's goroutine: sendfile(2)
+	// from a regular file, splice(2) from a socket.
 	cerr := rc.Read(func(ffd uintptr) bool {
+		if lockErr = c.s.LockSend(); lockErr != nil {
+			return true
+		}
 		n, err := fs.SendFile(int(ffd), remain)
 		written += n
 		if remain > 0 {
 			remain -= n
 		}
 		serr = err
+		c.s.UnlockSend(sendFailure(err, written))
 		// EAGAIN: a source socket has nothing to read yet. Returning
 		// false makes its net package wait until it is readable (under
 		// its read deadline) and call again.
 		return err != unix.EAGAIN || remain == 0
 	})
 	switch {
+	case lockErr != nil:
+		if syscallName == "sendfile" && written == 0 && (lockErr == stream.ErrClosed || lockErr == os.ErrDeadlineExceeded) {
+			// The standard library's sendfile gives up on a closed
+			// connection or a passed write deadline before it starts,
+			// and its copy through Write then fails with Write's error.
+			return 0, c.opErr("write", lockErr), true
+		}
+		return written, netErr(syscallName, lockErr), true
 	case cerr != nil:
 		// The source's own error (closed, past its read deadline), which
 		// its RawConn wraps as a "raw-read" OpError; the standard
@@ -140,10 +142,26 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	case (serr == unix.EINVAL || serr == unix.ENOSYS) && written == 0:
 		return 0, nil, false
 	}
-	if errno, ok := serr.(syscall.Errno); ok && errno != 0 {
-		sendErr = errno
+	var se *stream.SourceError
+	if errors.As(serr, &se) {
+		serr = se.Err
 	}
 	return written, netErr(syscallName, serr), true
+}
+
+// sendFailure is what a SendFile error means for the connection's later
+// Writes: a failed send on its socket fails them, as with net; nothing
+// else does (a source that could not be read, a source with nothing yet,
+// a source the backend cannot send from, which the caller then copies).
+func sendFailure(err error, written int64) error {
+	errno, ok := err.(syscall.Errno)
+	switch {
+	case !ok || errno == 0 || errno == unix.EAGAIN:
+		return nil
+	case (errno == unix.EINVAL || errno == unix.ENOSYS) && written == 0:
+		return nil
+	}
+	return errno
 }
 
 // WriteTo implements io.WriterTo: it copies from the connection to w until

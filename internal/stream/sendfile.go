@@ -10,6 +10,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// SourceError is SendFrom's report that reading its source failed (a
+// source socket reset by its peer, say). The stream's own socket is fine:
+// unlike a failed send, it does not fail the stream's later Writes.
+type SourceError struct{ Err error }
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the source's error.
+func (e *SourceError) Unwrap() error { return e.Err }
+
 // sendfileChunk bounds one sendfile(2) call, so that the write deadline
 // and Close are looked at between calls.
 const sendfileChunk = 4 << 20

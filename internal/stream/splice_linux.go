@@ -34,8 +34,10 @@ func (s *Stream) spliceFrom(src int, n int64, waitWritable func() error, moved f
 		switch {
 		case err == unix.EINTR:
 			continue
+		case err == unix.EAGAIN:
+			return written, err // the pipe is empty
 		case err != nil:
-			return written, err // EAGAIN included: the pipe is empty
+			return written, &SourceError{Err: err}
 		case k == 0:
 			return written, nil // end of stream
 		}
