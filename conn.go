@@ -337,23 +337,54 @@ func (r rawConn) Read(f func(fd uintptr) bool) error {
 // have gone out, so that what f writes follows them and no Write
 // interleaves (net's raw Write holds its write lock likewise).
 func (r rawConn) Write(f func(fd uintptr) bool) error {
-	switch err := r.c.s.LockSend(); err.(type) {
-	case nil:
+	switch err := r.c.s.LockSend(); {
+	case err == nil:
 		defer r.c.s.UnlockSend(nil)
-	case syscall.Errno:
-		// An earlier send failed, or CloseWrite: f meets the socket's
-		// state itself, as it would under net.
+	case err == stream.ErrWriteShut && r.c.s.WriteShut():
+		// After CloseWrite, f meets a shut socket, as under net. But a
+		// CloseWrite that gave up at its deadline left the shutdown to the
+		// loop, after bytes still queued: wait for them as CloseWrite
+		// does, then shut the socket down before f runs, so that nothing
+		// f writes lands among them.
+		now, err := r.c.s.CloseWrite()
+		switch {
+		case err != nil:
+			return r.c.opErr("raw-write", err) // closed
+		case !now && expired(r.c.s.WriteDeadline()):
+			return r.c.opErr("raw-write", os.ErrDeadlineExceeded)
+		case !now:
+			return r.c.opErr("raw-write", os.NewSyscallError("write", syscall.EPIPE))
+		}
+		if err := r.c.shutdown(unix.SHUT_WR); err != nil {
+			return err
+		}
+	case isErrno(err):
+		// An earlier send failed: f meets the socket's state itself, as
+		// it would under net.
 	default:
 		return r.c.opErr("raw-write", err) // closed, or past the deadline
 	}
 	return r.wait("raw-write", unix.POLLOUT, r.c.s.WriteDeadline, f)
 }
 
+// isErrno reports whether err is a syscall.Errno.
+func isErrno(err error) bool {
+	_, ok := err.(syscall.Errno)
+	return ok
+}
+
+// expired reports whether the deadline t is set and has passed.
+func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
+
 // rawPollSlice bounds each poll(2) of a raw Read or Write: the fd stays
 // locked open while it waits, so Close waits for the slice to end.
 const rawPollSlice = 10 * time.Millisecond
 
 func (r rawConn) wait(op string, events int16, deadline func() time.Time, f func(fd uintptr) bool) error {
+	if r.c.s.Closed() {
+		// Closed before the deadline, as net's raw calls check.
+		return r.c.opErr(op, stream.ErrClosed)
+	}
 	for {
 		// As net does, a passed deadline fails the call before f runs
 		// and ends the wait after it.

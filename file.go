@@ -37,6 +37,7 @@ func (c *Conn) File() (*os.File, error) {
 		}
 		return nil, c.opErr("file", err)
 	}
+	c.s.NoteShared()
 	return os.NewFile(uintptr(fd), "ringnet-conn"), nil
 }
 
@@ -149,5 +150,6 @@ func FileConn(f *os.File) (net.Conn, error) {
 		return nil, &net.OpError{Op: "file", Net: network, Source: laddr, Addr: raddr, Err: err}
 	}
 	c.(*Conn).s.NoteRawAccess() // its options are whatever its maker set
+	c.(*Conn).s.NoteShared()    // f is the caller's, still open
 	return c, nil
 }

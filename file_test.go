@@ -619,3 +619,99 @@ func TestReadFromSocketSource(t *testing.T) {
 		})
 	}
 }
+
+// TestAfterCloseAndCloseWrite: what the raw connection and File's
+// duplicate see after Close or CloseWrite, against net in the same test.
+func TestAfterCloseAndCloseWrite(t *testing.T) {
+	// conn returns a connection of impl ("net" or a backend) and its peer;
+	// on a backend, the loop (not a solo reader) receives for it.
+	conn := func(t *testing.T, impl string) (c net.Conn, peer net.Conn) {
+		if impl == "net" {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			peer, c = connectT(t, ln, nil)
+			return c, peer
+		}
+		lc := ListenConfig{Backend: impl, Loops: 1}
+		ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		connectT(t, ln, nil) // a second connection: the loop receives
+		peer, c = connectT(t, ln, nil)
+		return c, peer
+	}
+	tests := []struct {
+		name string
+		run  func(t *testing.T, c, peer net.Conn)
+	}{
+		{"raw Read after Close, past the read deadline", func(t *testing.T, c, _ net.Conn) {
+			rc, err := c.(syscall.Conn).SyscallConn()
+			require.NoError(t, err)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(-time.Second)))
+			require.NoError(t, c.Close())
+			assert.ErrorIs(t, rc.Read(func(uintptr) bool { return true }), net.ErrClosed)
+		}},
+		{"raw Write after a CloseWrite that gave up", func(t *testing.T, c, peer net.Conn) {
+			// CloseWrite returns at its deadline with bytes still queued
+			// (net: in the kernel); a raw write must not land among them.
+			require.NoError(t, c.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(4096))
+			require.NoError(t, peer.(*net.TCPConn).SetReadBuffer(4096))
+			written := make(chan struct{})
+			go func() { _, _ = c.Write(bytes.Repeat([]byte("a"), 200<<10)); close(written) }()
+			time.Sleep(100 * time.Millisecond)
+			require.NoError(t, c.SetWriteDeadline(time.Now().Add(100*time.Millisecond)))
+			_ = c.(interface{ CloseWrite() error }).CloseWrite()
+			require.NoError(t, c.SetWriteDeadline(time.Time{}))
+			rc, err := c.(syscall.Conn).SyscallConn()
+			require.NoError(t, err)
+			raw := make(chan error, 1)
+			go func() {
+				raw <- rc.Write(func(fd uintptr) bool {
+					_, err := unix.Write(int(fd), []byte("XXXX"))
+					return err != unix.EAGAIN
+				})
+			}()
+			require.NoError(t, peer.SetReadDeadline(time.Now().Add(10*time.Second)))
+			got, _ := io.ReadAll(peer)
+			<-raw
+			<-written
+			assert.Equal(t, -1, bytes.IndexByte(got, 'X'), "a raw write after CloseWrite reached the peer")
+		}},
+		{"File's duplicate outlives Close", func(t *testing.T, c, peer net.Conn) {
+			// Unread bytes make Close reset a connection, but not one
+			// that a duplicate keeps open: its reply arrives whole.
+			_, err := peer.Write([]byte("hi"))
+			require.NoError(t, err)
+			time.Sleep(100 * time.Millisecond) // received (by the loop, on a backend)
+			f, err := c.(interface{ File() (*os.File, error) }).File()
+			require.NoError(t, err)
+			require.NoError(t, c.Close())
+			time.Sleep(100 * time.Millisecond) // the loop closes its descriptor
+			reply := bytes.Repeat([]byte("r"), 1<<20)
+			go func() {
+				// The duplicate's holder reads what the kernel still has
+				// (net: "hi"; ringnet's loop has taken it), replies and
+				// closes.
+				_, _ = unix.Read(int(f.Fd()), make([]byte, 16))
+				_ = unix.SetNonblock(int(f.Fd()), false)
+				_, _ = f.Write(reply)
+				_ = f.Close()
+			}()
+			require.NoError(t, peer.SetReadDeadline(time.Now().Add(10*time.Second)))
+			n, err := io.Copy(io.Discard, peer)
+			assert.NoError(t, err, "the duplicate's close ends the connection cleanly")
+			assert.Equal(t, int64(len(reply)), n)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, impl := range append([]string{"net"}, testBackends...) {
+				t.Run(impl, func(t *testing.T) {
+					c, peer := conn(t, impl)
+					tt.run(t, c, peer)
+				})
+			}
+		})
+	}
+}

@@ -18,7 +18,8 @@ func lingerOf(fd int) (sec int, ok bool) {
 
 // CloseFD is the loop's last act on the stream's socket: it takes the fd
 // back and closes it as net would have. Unread bytes make it reset the
-// connection, as the kernel does when net closes such a socket.
+// connection, as the kernel does when net closes such a socket, unless
+// another descriptor keeps the socket open (NoteShared).
 //
 // Two things may make the close wait, and neither may hold up the loop's
 // other connections, so each moves to a goroutine of its own: a user
@@ -41,7 +42,7 @@ func (s *Stream) CloseFD() {
 func (s *Stream) closeFDLocked() {
 	fd, reset := s.releaseFDLocked()
 	switch {
-	case reset:
+	case reset && !s.shared.Load():
 		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
 	case s.lingerMode.Load() == lingerBlocking:
 		go func() { _ = unix.Close(fd) }()

@@ -115,6 +115,7 @@ type Stream struct {
 	fdClosed   bool
 	lingerMode atomic.Int32 // what SetLinger chose: lingerBackground, lingerAbort or lingerBlocking
 	rawAccess  atomic.Bool  // the user got at the socket (SyscallConn, File): SO_LINGER may have changed
+	shared     atomic.Bool  // another descriptor of the socket exists (File's, FileConn's source)
 }
 
 // What Close does with unsent bytes, as net.TCPConn.SetLinger chooses it.
@@ -129,6 +130,20 @@ const (
 // Control hook, a socket made elsewhere), so that Close reads SO_LINGER
 // from the socket instead of trusting SetLinger's record.
 func (s *Stream) NoteRawAccess() { s.rawAccess.Store(true) }
+
+// WriteShut reports whether CloseWrite was called and no send has failed
+// (LockSend and Write then fail with ErrWriteShut).
+func (s *Stream) WriteShut() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wshut && s.werr == nil
+}
+
+// NoteShared records that the socket has a descriptor outside the stream
+// (File's duplicate, the file FileConn was made from): closing the
+// stream's then does not end the connection, so unread bytes must not make
+// the close reset it, as the kernel resets only at the last close.
+func (s *Stream) NoteShared() { s.shared.Store(true) }
 
 // readLinger records the socket's SO_LINGER, whoever set it (Close, after
 // NoteRawAccess).
