@@ -4,6 +4,7 @@ package ringnet
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -50,10 +51,19 @@ func (d *Dialer) dial(ctx context.Context, network, address string, b *backend.B
 	}
 	dl := &dialing{d: *d, b: b, cfg: cfg.backendConfig(), network: network,
 		mptcp: ipprotoMPTCP != 0 && network != "unix" && d.MultipathTCP()}
+	if address == "" {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errMissingAddress}
+	}
 	if network == "unix" {
 		if d.LocalAddr != nil {
-			if _, ok := d.LocalAddr.(*net.UnixAddr); !ok {
+			// As net: a local address of another network is refused, and
+			// an unnamed one means none (no bind, so no automatic name).
+			la, ok := d.LocalAddr.(*net.UnixAddr)
+			if !ok || la.Network() != network {
 				return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()}}
+			}
+			if la.Name == "" {
+				dl.d.LocalAddr = nil
 			}
 		}
 		return dl.serial(ctx, []net.Addr{&net.UnixAddr{Name: address, Net: network}})
@@ -73,6 +83,9 @@ func (d *Dialer) dial(ctx context.Context, network, address string, b *backend.B
 	}
 	return dl.parallel(ctx, primaries, fallbacks, d.fallbackDelay())
 }
+
+// errMissingAddress is net's error for a dial without an address.
+var errMissingAddress = errors.New("missing address")
 
 // deadline is the earliest of now+Timeout, Deadline and ctx's deadline.
 func (d *Dialer) deadline(ctx context.Context, now time.Time) (earliest time.Time) {

@@ -3,7 +3,9 @@ package ringnet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -389,6 +391,64 @@ func TestDialLocalAddrFamily(t *testing.T) {
 						c.Close()
 					}
 				}
+			})
+		}
+	})
+}
+
+// TestDialAddressChecksLikeNet: a missing address and Unix local addresses
+// that net refuses or ignores get the same treatment, on both backends.
+func TestDialAddressChecksLikeNet(t *testing.T) {
+	dir := t.TempDir()
+	server := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", server)
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	tests := []struct {
+		name    string
+		network string
+		address string
+		local   net.Addr
+	}{
+		{"tcp, no address", "tcp", "", nil},
+		{"unix, no address", "unix", "", nil},
+		{"unix, unnamed local address", "unix", server, &net.UnixAddr{Name: "", Net: "unix"}},
+		{"unix, local address of another network", "unix", server, &net.UnixAddr{Name: filepath.Join(dir, "l1"), Net: "unixgram"}},
+		{"unix, local address without a network", "unix", server, &net.UnixAddr{Name: filepath.Join(dir, "l2")}},
+	}
+	// result is what a dial shows: its error's text and kind, or the
+	// addresses both ends see.
+	result := func(c net.Conn, err error) string {
+		if err != nil {
+			var ae *net.AddrError
+			return fmt.Sprintf("error %q (AddrError %v)", err, errors.As(err, &ae))
+		}
+		defer c.Close()
+		s := <-accepted
+		defer s.Close()
+		return fmt.Sprintf("local %q, server sees %q", c.LocalAddr(), s.RemoteAddr())
+	}
+	forEachBackend(t, func(t *testing.T, backend string) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				nd := net.Dialer{}
+				d := Dialer{Backend: backend}
+				if tt.local != nil {
+					nd.LocalAddr, d.LocalAddr = tt.local, tt.local
+				}
+				want := result(nd.Dial(tt.network, tt.address))
+				got := result(d.Dial(tt.network, tt.address))
+				assert.Equal(t, want, got)
 			})
 		}
 	})
