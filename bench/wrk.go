@@ -71,6 +71,12 @@ func parseWrk(out string) (wrkResult, error) {
 		return r, fmt.Errorf("wrk output not understood: %s", tail(out))
 	}
 	r.Requests, _ = strconv.ParseUint(m[1], 10, 64)
+	if r.Requests == 0 {
+		// A server that accepts and never answers: wrk reports zero
+		// latencies and, within its 2 s timeout, no socket error. The run
+		// failed; counted, it would drop out of every median unseen.
+		return r, fmt.Errorf("wrk completed no request: %s", tail(out))
+	}
 	d, err := parseWrkDuration(m[2])
 	if err != nil {
 		return r, err

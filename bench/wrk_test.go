@@ -76,6 +76,13 @@ func TestParseWrkRejects(t *testing.T) {
 		"empty":         "",
 		"connect error": "unable to connect to 127.0.0.1:1 Connection refused\n",
 		"no latency":    "  10 requests in 1.00s, 1.00KB read\nRequests/sec:     10.00\n",
+		// wrk 4.1 against a server that accepts and never answers
+		// (-t1 -c5 -d1s --latency): no socket error within 1 s.
+		"no request": "Running 1s test @ http://127.0.0.1:1/hello\n  1 threads and 5 connections\n" +
+			"  Thread Stats   Avg      Stdev     Max   +/- Stdev\n    Latency     0.00us    0.00us   0.00us    -nan%\n" +
+			"    Req/Sec     0.00      0.00     0.00      -nan%\n  Latency Distribution\n     50%    0.00us\n" +
+			"     75%    0.00us\n     90%    0.00us\n     99%    0.00us\n  0 requests in 1.02s, 0.00B read\n" +
+			"Requests/sec:      0.00\nTransfer/sec:       0.00B\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := parseWrk(out)
