@@ -275,7 +275,13 @@ func (dl *dialing) parallel(ctx context.Context, primaries, fallbacks []net.Addr
 func (dl *dialing) serial(ctx context.Context, addrs []net.Addr) (net.Conn, error) {
 	g, err := dl.b.Acquire(dl.cfg)
 	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: dl.network, Source: dl.d.LocalAddr, Err: err}
+		// Named after the first address, as net's error for a socket it
+		// could not make.
+		var ra net.Addr
+		if len(addrs) > 0 {
+			ra = addrs[0]
+		}
+		return nil, dl.opError(ra, err)
 	}
 	defer g.Release()
 	var firstErr error

@@ -242,3 +242,22 @@ func TestConfigLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestDialLoopsCannotStart: a Dial whose loops cannot start (here a ring
+// larger than io_uring allows) fails with a *net.OpError naming the
+// address, as net's does when it cannot make the socket.
+func TestDialLoopsCannotStart(t *testing.T) {
+	peer, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer peer.Close()
+	d := Dialer{Backend: "io_uring", Loops: 1, RingEntries: 1 << 20}
+	c, err := d.Dial("tcp", peer.Addr().String())
+	if c != nil {
+		c.Close()
+	}
+	var oe *net.OpError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, "dial", oe.Op)
+	require.NotNil(t, oe.Addr)
+	assert.Equal(t, peer.Addr().String(), oe.Addr.String())
+}
