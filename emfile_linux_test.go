@@ -63,7 +63,10 @@ func openFDs(t *testing.T) map[string]string {
 	require.NoError(t, err)
 	fds := make(map[string]string, len(ents))
 	for _, e := range ents {
-		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue // closed since the listing (the listing's own descriptor among them)
+		}
 		fds[e.Name()] = target
 	}
 	return fds
@@ -226,12 +229,13 @@ func TestConfigLimits(t *testing.T) {
 		{"Loops negative", config{Loops: -1}, "negative"},
 		{"BufferSize negative", config{BufferSize: -1}, "negative"},
 		{"BufferSize too large", config{BufferSize: 1<<30 + 1}, "above"},
+		{"RingEntries too many", config{RingEntries: 1<<15 + 1}, "above"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lc := ListenConfig{Loops: tt.cfg.Loops, Buffers: tt.cfg.Buffers, BufferSize: tt.cfg.BufferSize}
+			lc := ListenConfig{Loops: tt.cfg.Loops, RingEntries: tt.cfg.RingEntries, Buffers: tt.cfg.Buffers, BufferSize: tt.cfg.BufferSize}
 			_, lerr := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-			d := Dialer{Loops: tt.cfg.Loops, Buffers: tt.cfg.Buffers, BufferSize: tt.cfg.BufferSize}
+			d := Dialer{Loops: tt.cfg.Loops, RingEntries: tt.cfg.RingEntries, Buffers: tt.cfg.Buffers, BufferSize: tt.cfg.BufferSize}
 			_, derr := d.Dial("tcp", "127.0.0.1:1")
 			for op, err := range map[string]error{"listen": lerr, "dial": derr} {
 				var oe *net.OpError
@@ -243,15 +247,17 @@ func TestConfigLimits(t *testing.T) {
 	}
 }
 
-// TestDialLoopsCannotStart: a Dial whose loops cannot start (here a ring
-// larger than io_uring allows) fails with a *net.OpError naming the
-// address, as net's does when it cannot make the socket.
+// TestDialLoopsCannotStart: a Dial whose loops cannot start (here for want
+// of descriptors) fails with a *net.OpError naming the address, as net's
+// does when it cannot make the socket.
 func TestDialLoopsCannotStart(t *testing.T) {
 	peer, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer peer.Close()
-	d := Dialer{Backend: "io_uring", Loops: 1, RingEntries: 1 << 20}
-	c, err := d.Dial("tcp", peer.Addr().String())
+	require.Equal(t, "io_uring", Backend())                          // the probe has its verdict before descriptors run out
+	d := Dialer{Backend: "io_uring", Loops: 1, BufferSize: 4096 + 7} // a group of its own
+	var c net.Conn
+	withFreeFDs(t, 1, func() { c, err = d.Dial("tcp", peer.Addr().String()) }) // the ring's, and no more
 	if c != nil {
 		c.Close()
 	}

@@ -27,8 +27,8 @@ type ListenConfig struct {
 
 	// Loops is the number of event loops; zero means runtime.GOMAXPROCS(0).
 	Loops int
-	// RingEntries is the submission queue size of each ring; zero means
-	// 1024.
+	// RingEntries is the submission queue size of each ring, at most
+	// 32768; zero means 1024.
 	RingEntries uint32
 	// Buffers is the number of provided receive buffers per loop, a power
 	// of two; zero means 256.
@@ -179,6 +179,10 @@ type opts struct {
 // per loop.
 const maxBufferSize = 1 << 30
 
+// maxRingEntries bounds Config.RingEntries: io_uring_setup refuses more
+// (IORING_MAX_ENTRIES).
+const maxRingEntries = 32768
+
 // config is the loop shape shared by ListenConfig and Dialer.
 type config struct {
 	Loops       int
@@ -194,6 +198,9 @@ func (c config) validate() error {
 	}
 	if c.Loops < 0 || c.BufferSize < 0 {
 		return fmt.Errorf("ringnet: negative Loops (%d) or BufferSize (%d)", c.Loops, c.BufferSize)
+	}
+	if c.RingEntries > maxRingEntries {
+		return fmt.Errorf("ringnet: RingEntries = %d is above %d", c.RingEntries, maxRingEntries)
 	}
 	if c.BufferSize > maxBufferSize {
 		return fmt.Errorf("ringnet: BufferSize = %d is above %d", c.BufferSize, maxBufferSize)
