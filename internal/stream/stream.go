@@ -18,6 +18,7 @@ package stream
 import (
 	"errors"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -623,16 +624,26 @@ func (s *Stream) SetWriteDeadline(t time.Time) {
 	}
 }
 
+// unixNano is a deadline as the stream stores it: 0 for none, else Unix
+// nanoseconds. Times outside what int64 nanoseconds hold are clamped, not
+// wrapped (UnixNano's result is undefined there): one after 2262 is as
+// good as never, one before 1970 has passed (-1), as net treats them.
 func unixNano(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case !t.After(unixEpoch):
+		return -1 // a real (ancient) deadline, not "none"
+	case t.After(latestDeadline):
+		return math.MaxInt64
 	}
-	n := t.UnixNano()
-	if n == 0 {
-		n = -1 // a real (ancient) deadline, not "none"
-	}
-	return n
+	return t.UnixNano()
 }
+
+var (
+	unixEpoch      = time.Unix(0, 0)
+	latestDeadline = time.Unix(0, math.MaxInt64)
+)
 
 // Closed reports whether Close has been called.
 func (s *Stream) Closed() bool { return s.closed.Load() }
