@@ -72,3 +72,14 @@ func connectT(t testing.TB, ln net.Listener, dial func(network, address string) 
 	t.Cleanup(func() { server.Close() })
 	return client, server
 }
+
+// netPairT returns a connected pair of the net package's own TCP
+// connections on loopback, the reference the parity tests compare with;
+// both are closed when the test ends.
+func netPairT(t testing.TB) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return connectT(t, ln, nil)
+}

@@ -54,10 +54,7 @@ func TestDeadlinesOutOfRange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Run("net", func(t *testing.T) {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				require.NoError(t, err)
-				defer ln.Close()
-				peer, c := connectT(t, ln, nil)
+				peer, c := netPairT(t)
 				check(t, c, peer, tt.dl, tt.passed)
 			})
 			forEachBackend(t, func(t *testing.T, backend string) {

@@ -171,12 +171,18 @@ func TestReadFromDeadline(t *testing.T) {
 }
 
 func testReadFromDeadline(t *testing.T, backend, path string) {
-	t.Run("deadline", func(t *testing.T) {
-		server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
-		defer stop()
+	// stalled returns a connection whose peer never reads, and the file
+	// at path open to be sent to it; both end with the test.
+	stalled := func(t *testing.T) (*Conn, *os.File) {
+		server, _, stop := pipe(t, &ListenConfig{Backend: backend})
+		t.Cleanup(stop)
 		f, err := os.Open(path)
 		require.NoError(t, err)
-		defer f.Close()
+		t.Cleanup(func() { f.Close() })
+		return server, f
+	}
+	t.Run("deadline", func(t *testing.T) {
+		server, f := stalled(t)
 		require.NoError(t, server.SetWriteDeadline(time.Now().Add(200*time.Millisecond)))
 		start := time.Now()
 		n, err := io.Copy(server, f)
@@ -192,11 +198,7 @@ func testReadFromDeadline(t *testing.T, backend, path string) {
 	t.Run("deadline while CloseWrite waits", func(t *testing.T) {
 		// CloseWrite waits for the ReadFrom's send to end; a write
 		// deadline set then ends both.
-		server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
-		defer stop()
-		f, err := os.Open(path)
-		require.NoError(t, err)
-		defer f.Close()
+		server, f := stalled(t)
 		copied := make(chan error, 1)
 		go func() { _, err := io.Copy(server, f); copied <- err }()
 		time.Sleep(200 * time.Millisecond) // the socket is full: ReadFrom waits
@@ -220,14 +222,10 @@ func testReadFromDeadline(t *testing.T, backend, path string) {
 		}
 	})
 	t.Run("close", func(t *testing.T) {
-		server, _, stop := pipe(t, &ListenConfig{Backend: backend}) // the peer never reads
-		defer stop()
-		f, err := os.Open(path)
-		require.NoError(t, err)
-		defer f.Close()
+		server, f := stalled(t)
 		time.AfterFunc(100*time.Millisecond, func() { server.Close() })
 		start := time.Now()
-		_, err = io.Copy(server, f)
+		_, err := io.Copy(server, f)
 		assert.ErrorIs(t, err, net.ErrClosed, "Close interrupts ReadFrom")
 		assert.Less(t, time.Since(start), 5*time.Second)
 	})
@@ -542,20 +540,14 @@ func TestListenerCloseLeavesSharedSocket(t *testing.T) {
 func TestReadFromSocketSource(t *testing.T) {
 	// source returns a *net.TCPConn and the conn that feeds it.
 	source := func(t *testing.T) (src *net.TCPConn, feeder *net.TCPConn) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		defer ln.Close()
-		f, a := connectT(t, ln, nil)
+		f, a := netPairT(t)
 		return a.(*net.TCPConn), f.(*net.TCPConn)
 	}
 	// destination returns a connection of impl ("net" or a backend) and
 	// its peer.
 	destination := func(t *testing.T, impl string) (dst, peer net.Conn) {
 		if impl == "net" {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			defer ln.Close()
-			peer, dst = connectT(t, ln, nil)
+			peer, dst = netPairT(t)
 			return dst, peer
 		}
 		s, c, stop := pipe(t, &ListenConfig{Backend: impl})
@@ -627,10 +619,7 @@ func TestAfterCloseAndCloseWrite(t *testing.T) {
 	// on a backend, the loop (not a solo reader) receives for it.
 	conn := func(t *testing.T, impl string) (c net.Conn, peer net.Conn) {
 		if impl == "net" {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			defer ln.Close()
-			peer, c = connectT(t, ln, nil)
+			peer, c = netPairT(t)
 			return c, peer
 		}
 		lc := ListenConfig{Backend: impl, Loops: 1}

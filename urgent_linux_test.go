@@ -53,10 +53,7 @@ func TestUrgentDataInStream(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			filler := bytes.Repeat([]byte{'.'}, sc.filler)
 			t.Run("net", func(t *testing.T) {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				require.NoError(t, err)
-				defer ln.Close()
-				peer, c := connectT(t, ln, nil)
+				peer, c := netPairT(t)
 				want := send(t, peer, filler)
 				time.Sleep(sc.wait)
 				readAll(t, c, want)
