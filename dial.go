@@ -427,7 +427,7 @@ func remoteSockaddr(network string, la, ra net.Addr) (int, syscall.Sockaddr, err
 		return unix.AF_UNIX, &syscall.SockaddrUnix{Name: ra.Name}, nil
 	case *net.TCPAddr:
 		family := unix.AF_INET6
-		if network == "tcp4" || network != "tcp6" && isIPv4(ra.IP) && (la == nil || isIPv4Local(la)) {
+		if network == "tcp4" || network != "tcp6" && isIPv4(ra.IP) && isIPv4Local(la) {
 			family = unix.AF_INET
 		}
 		sa, err := ipSockaddr(family, ra.IP, ra.Port, ra.Zone)
@@ -440,8 +440,9 @@ func remoteSockaddr(network string, la, ra net.Addr) (int, syscall.Sockaddr, err
 // net's does: the empty address included.
 func isIPv4(ip net.IP) bool { return len(ip) <= net.IPv4len || ip.To4() != nil }
 
-// isIPv4Local is isIPv4 for a Dialer's LocalAddr; an address of another
-// kind does not ask for IPv6 (binding it fails later, as with net).
+// isIPv4Local is isIPv4 for a Dialer's LocalAddr; none, or an address of
+// another kind, does not ask for IPv6 (binding the latter fails later, as
+// with net).
 func isIPv4Local(la net.Addr) bool {
 	if a, ok := la.(*net.TCPAddr); ok && a != nil {
 		return isIPv4(a.IP)

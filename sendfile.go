@@ -139,7 +139,7 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 			cerr = oe.Err
 		}
 		return written, cerr, true
-	case (serr == unix.EINVAL || serr == unix.ENOSYS) && written == 0:
+	case cannotSendFrom(serr, written):
 		return 0, nil, false
 	}
 	var se *stream.SourceError
@@ -155,13 +155,16 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 // a source the backend cannot send from, which the caller then copies).
 func sendFailure(err error, written int64) error {
 	errno, ok := err.(syscall.Errno)
-	switch {
-	case !ok || errno == 0 || errno == unix.EAGAIN:
-		return nil
-	case (errno == unix.EINVAL || errno == unix.ENOSYS) && written == 0:
+	if !ok || errno == 0 || errno == unix.EAGAIN || cannotSendFrom(err, written) {
 		return nil
 	}
 	return errno
+}
+
+// cannotSendFrom reports that the backend could not send from the source
+// at all (nothing sent, EINVAL or ENOSYS): the caller copies instead.
+func cannotSendFrom(err error, written int64) bool {
+	return written == 0 && (err == unix.EINVAL || err == unix.ENOSYS)
 }
 
 // WriteTo implements io.WriterTo: it copies from the connection to w until
