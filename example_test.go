@@ -128,8 +128,10 @@ func ExampleBackend() {
 	}
 }
 
-// Stats reports each event loop's counters; examples/http publishes them
-// with expvar at /debug/ringnet.
+// Stats reports each event loop's counters. Package ringnet/stats serves
+// them over HTTP where the program mounts its Handler (examples/http does
+// at /debug/ringnet), and importing ringnet/stats/expvar publishes them
+// with expvar.
 func ExampleStats() {
 	for _, s := range ringnet.Stats() {
 		fmt.Printf("%s loop %d: %d connections, %d io_uring_enter calls, %d wakes written\n",

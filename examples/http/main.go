@@ -5,16 +5,14 @@
 package main
 
 import (
-	"encoding/json"
-	"expvar"
 	"flag"
-	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"strconv"
 
 	"github.com/ringnet/ringnet"
+	"github.com/ringnet/ringnet/stats"
 )
 
 func main() {
@@ -40,7 +38,7 @@ const page = `<!doctype html>
 <li><a href="/hello">/hello</a>: a 13-byte hello</li>
 <li>POST /echo: the request body back</li>
 <li><a href="/stream?bytes=1048576">/stream?bytes=N</a>: N bytes</li>
-<li><a href="/debug/ringnet">/debug/ringnet</a>: loop counters</li>
+<li><a href="/debug/ringnet">/debug/ringnet</a>: loop counters (<a href="/debug/ringnet?format=json">JSON</a>)</li>
 </ul>
 `
 
@@ -78,14 +76,6 @@ func newMux() *http.ServeMux {
 			n -= k
 		}
 	})
-	mux.HandleFunc("GET /debug/ringnet", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"backend": ringnet.Backend(), "reason": ringnet.BackendReason(), "loops": ringnet.Stats()}); err != nil {
-			fmt.Fprintln(w, err)
-		}
-	})
-	mux.Handle("GET /debug/vars", expvar.Handler())
+	mux.Handle("GET /debug/ringnet", stats.Handler())
 	return mux
 }
