@@ -32,7 +32,7 @@ func TestAPIMirrorsNet(t *testing.T) {
 		{"Conn", reflect.TypeFor[*net.TCPConn](), reflect.TypeFor[*Conn](), nil},
 		{"Listener as a Unix listener", reflect.TypeFor[*net.UnixListener](), reflect.TypeFor[*Listener](),
 			[]string{"AcceptUnix"}}, // AcceptRing returns *Conn
-		// What a Unix connection lacks (the README says so): the
+		// What a Unix connection lacks (docs/compat.md says so): the
 		// datagram-style ReadFrom and WriteTo, whose names are
 		// io.ReaderFrom's and io.WriterTo's here, and the message and
 		// address-taking calls (no descriptor passing).
@@ -45,7 +45,7 @@ func TestAPIMirrorsNet(t *testing.T) {
 				m := tt.net.Method(i)
 				ours, ok := tt.ours.MethodByName(m.Name)
 				if contains(tt.except, m.Name) {
-					// An exception must still be one: the README lists them.
+					// An exception must still be one: docs/compat.md lists them.
 					assert.False(t, ok && funcSig(m.Type) == funcSig(ours.Type),
 						"%s is listed as missing but %v has it", m.Name, tt.ours)
 					continue

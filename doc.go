@@ -6,12 +6,16 @@
 //	http.Serve(ln, handler)
 //
 // Every connection belongs to one of a few event loops (one per CPU by
-// default, package loop), each owning an io_uring instance: accepts and
-// receives are multishot operations, received bytes land in a
-// provided-buffer ring and are copied into the connection's queue, and the
-// sends of many connections are submitted with one io_uring_enter call.
-// User goroutines hand work to a loop through a queue and wake it through
-// an eventfd only when it sleeps (package wake).
+// default, package loop), each owning an io_uring instance: accepts are
+// multishot operations; each connection keeps one receive armed, re-armed
+// by the loop after each completion (not multishot), whose bytes land in a
+// provided-buffer ring and are copied into a waiting reader's buffer or
+// the connection's queue (a loop's only connection is read by its reader
+// with read(2) instead); and the sends of many connections are submitted
+// with one io_uring_enter call. User goroutines hand work to a loop
+// through a queue and wake it through an eventfd only when it sleeps
+// (package wake). Where io_uring cannot run, readiness loops (package
+// fallback: epoll or kqueue) serve the same API; Backend says which does.
 //
 // Conn behaves as *net.TCPConn does: Read returns a bare io.EOF at the end
 // of the stream and every other error as a *net.OpError; deadlines apply

@@ -19,10 +19,10 @@
 // # Data path
 //
 // Every loop is one goroutine. Sockets are registered edge-triggered
-// (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, or EVFILT_READ and EVFILT_WRITE
-// with EV_CLEAR), once, for their lifetime: the loop never re-arms
-// interest, so a socket costs one EPOLL_CTL_ADD when it arrives and one
-// EPOLL_CTL_DEL before it is closed, however much it moves. (The one
+// (EPOLLIN|EPOLLPRI|EPOLLOUT|EPOLLRDHUP|EPOLLET, or EVFILT_READ and
+// EVFILT_WRITE with EV_CLEAR), once, for their lifetime: the loop never
+// re-arms interest, so a socket costs one EPOLL_CTL_ADD when it arrives and
+// one EPOLL_CTL_DEL before it is closed, however much it moves. (The one
 // exception is a loop's only connection, below.)
 //
 // Receive: on readable, the loop reads into its scratch buffer

@@ -1,5 +1,6 @@
 // Command http serves a small site over ringnet: the main program of the
-// repository, and the server the benchmarks drive.
+// repository. (The benchmarks drive bench/server, which serves the same
+// /hello.)
 //
 //	go run ./examples/http [-addr 127.0.0.1:8080]
 package main

@@ -5,7 +5,9 @@
 //
 // It owns the receive queue, the send queue, the deadlines and the blocking
 // of user goroutines, and the I/O a user goroutine does itself: a Write
-// that finds its loop asleep sends with send(2), SendFrom moves a file or
+// that finds nothing queued sends with send(2) when its loop's Kicker
+// allows it (Kicker.SendDirect: on io_uring while the loop sleeps, on poll
+// always), SendFrom moves a file or
 // a socket's bytes with sendfile(2) or splice(2), and the reader of a
 // loop's only connection receives with read(2) (solo.go). It never touches
 // a ring: the loop that drives a Stream is told what to do through the
