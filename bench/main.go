@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench is the benchmark harness of ringnet. It builds
 // bench/server once, runs every workload against every listener
 // implementation (the standard library, ringnet, go-uring), interleaving
