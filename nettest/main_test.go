@@ -29,10 +29,6 @@ func TestMain(m *testing.M) {
 // countFDs is how many descriptors the process holds.
 func countFDs() int { return leakcheck.CountFDs() }
 
-// checkFDs reports whether the process holds more descriptors than before
-// (within fdSlack), after a little time for asynchronous closes.
-func checkFDs(before int) error { return leakcheck.CheckFDs(before, fdSlack) }
-
 // checkLoopsIdle checks that every backend with event loops reports no
 // connection and no buffer in use once all tests are done.
 func checkLoopsIdle() error {
