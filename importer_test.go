@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -47,14 +46,11 @@ func main() {
 }
 `
 
-// goTool returns the go command that runs this test.
+// goTool returns the go command that runs this test: go test puts its
+// GOROOT/bin first in the test's PATH.
 func goTool(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	_, err := os.Stat(p)
+	p, err := exec.LookPath("go")
 	require.NoError(t, err, "the go command is needed to build an importer")
 	return p
 }
@@ -113,4 +109,44 @@ func TestImportHasNoSideEffects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// importerModules is every module that may be in the module graph of a
+// program importing ringnet, besides the program and ringnet: what
+// ringnet needs at run time, its tests' small helpers (the graph holds the
+// requirements of ringnet's go.mod, tests' included), and what go-uring's
+// own go.mod requires. Anything bigger belongs in a module of its own, as
+// bench/ and nettest/ecosystem/ are.
+var importerModules = map[string]string{
+	"github.com/godzie44/go-uring":  "the io_uring binding the loop runs on",
+	"github.com/libp2p/go-sockaddr": "go-uring's socket address conversions",
+	"golang.org/x/sys":              "the system calls and constants of both backends",
+	"golang.org/x/net":              "tests: nettest.TestConn and dnsmessage",
+	"github.com/stretchr/testify":   "tests: assert and require",
+	"go.yaml.in/yaml/v3":            "required by testify's go.mod",
+	"go.uber.org/goleak":            "internal/leakcheck, every TestMain's goroutine check",
+	"github.com/davecgh/go-spew":    "required by go-uring's go.mod (for its testify)",
+	"github.com/pmezard/go-difflib": "required by go-uring's go.mod (for its testify)",
+	"gopkg.in/yaml.v3":              "required by go-uring's go.mod (for its testify)",
+}
+
+// A program that imports ringnet gets in its module graph only ringnet and
+// the modules of importerModules: not the benchmark's chart, gRPC or
+// WebSocket, whose users are modules of their own.
+func TestImporterModuleGraph(t *testing.T) {
+	_, run := importerModule(t, fmt.Sprintf(importerMain, ""))
+	want := map[string]bool{"example.com/importer": true, "github.com/ringnet/ringnet": true}
+	for path := range importerModules {
+		want[path] = true
+	}
+	var extra []string
+	for _, line := range strings.Split(strings.TrimSpace(run("list", "-m", "all")), "\n") {
+		path := strings.Fields(line)[0]
+		if !want[path] {
+			extra = append(extra, line)
+		}
+		delete(want, path)
+	}
+	assert.Empty(t, extra, "modules in an importer's graph that ringnet does not need")
+	assert.Empty(t, want, "modules the allowed list names that the graph no longer holds: drop them from importerModules")
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench is the benchmark harness of ringnet. It builds
 // bench/server once, runs every workload against every listener
 // implementation (the standard library, ringnet, go-uring), interleaving
@@ -14,6 +16,12 @@
 // installed, and is stopped after its run, also when the harness fails or
 // is interrupted. The echo load comes from this same program re-executed
 // as "bench client" (see client.go).
+//
+// The harness is a module of its own (github.com/ringnet/ringnet/bench,
+// with bench/server, bench/soak and bench/idlemem), so that its chart's
+// dependencies stay out of the module graph of programs that import
+// ringnet; the go.work at the repository root makes the commands above
+// work from there.
 package main
 
 import (

@@ -102,14 +102,3 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b *backend)) {
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
 	}
 }
-
-// ringnetBackends returns the non-reference backends.
-func ringnetBackends() []*backend {
-	var out []*backend
-	for _, b := range allBackends {
-		if !b.std {
-			out = append(out, b)
-		}
-	}
-	return out
-}

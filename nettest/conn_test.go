@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	xnettest "golang.org/x/net/nettest"
-	"golang.org/x/sys/unix"
 )
 
 // TestConn runs golang.org/x/net/nettest.TestConn with the connection
@@ -85,7 +84,8 @@ type tcpConnMethods interface {
 	SyscallConn() (syscall.RawConn, error)
 }
 
-func getsockoptInt(t *testing.T, c net.Conn, level, opt int) int {
+// sockoptInt reads an integer socket option of c.
+func sockoptInt(t *testing.T, c net.Conn, level, opt int) int {
 	t.Helper()
 	sc, ok := c.(syscall.Conn)
 	require.True(t, ok, "%T is no syscall.Conn", c)
@@ -93,7 +93,7 @@ func getsockoptInt(t *testing.T, c net.Conn, level, opt int) int {
 	require.NoError(t, err)
 	var v int
 	var serr error
-	require.NoError(t, rc.Control(func(fd uintptr) { v, serr = unix.GetsockoptInt(int(fd), level, opt) }))
+	require.NoError(t, rc.Control(func(fd uintptr) { v, serr = getsockoptInt(fd, level, opt) }))
 	require.NoError(t, serr)
 	return v
 }
@@ -121,16 +121,16 @@ func TestConnAPI(t *testing.T) {
 
 		// The standard library sets TCP_NODELAY and turns keep-alive on (15 s)
 		// on every accepted connection.
-		assert.Equal(t, 1, getsockoptInt(t, srv, unix.IPPROTO_TCP, unix.TCP_NODELAY), "TCP_NODELAY by default")
-		assert.Equal(t, 1, getsockoptInt(t, srv, unix.SOL_SOCKET, unix.SO_KEEPALIVE), "SO_KEEPALIVE by default")
-		assert.Equal(t, 15, getsockoptInt(t, srv, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE), "TCP_KEEPIDLE by default")
+		assert.Equal(t, 1, sockoptInt(t, srv, ipprotoTCP, tcpNoDelay), "TCP_NODELAY by default")
+		assert.Equal(t, 1, sockoptInt(t, srv, solSocket, soKeepAlive), "SO_KEEPALIVE by default")
+		assert.Equal(t, 15, sockoptInt(t, srv, ipprotoTCP, tcpKeepIdle), "keep-alive idle time by default")
 
 		require.NoError(t, tc.SetNoDelay(false))
-		assert.Equal(t, 0, getsockoptInt(t, srv, unix.IPPROTO_TCP, unix.TCP_NODELAY))
+		assert.Equal(t, 0, sockoptInt(t, srv, ipprotoTCP, tcpNoDelay))
 		require.NoError(t, tc.SetKeepAlivePeriod(42*time.Second))
-		assert.Equal(t, 42, getsockoptInt(t, srv, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE))
+		assert.Equal(t, 42, sockoptInt(t, srv, ipprotoTCP, tcpKeepIdle))
 		require.NoError(t, tc.SetKeepAlive(false))
-		assert.Equal(t, 0, getsockoptInt(t, srv, unix.SOL_SOCKET, unix.SO_KEEPALIVE))
+		assert.Equal(t, 0, sockoptInt(t, srv, solSocket, soKeepAlive))
 		require.NoError(t, tc.SetLinger(3))
 
 		// Still a working connection after all that.
@@ -154,7 +154,7 @@ func TestListenConfigControl(t *testing.T) {
 			calls = append(calls, network+" "+address)
 			var serr error
 			err := c.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<16)
+				serr = setsockoptInt(fd, solSocket, soRcvBuf, 1<<16)
 			})
 			return errors.Join(err, serr)
 		}

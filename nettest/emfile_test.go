@@ -1,3 +1,5 @@
+//go:build unix
+
 package nettest_test
 
 import (
@@ -25,15 +27,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// emfileChildEnv, set to a backend's name, makes the test binary a child
-// process of TestAcceptEMFILE serving HTTP on that backend.
-const emfileChildEnv = "NETTEST_EMFILE_CHILD"
-
 // TestAcceptEMFILE runs an HTTP server in a child process whose descriptor
 // limit is low, opens connections to it until its Accept fails with EMFILE,
 // and checks that the child does not spin meanwhile, that the error is a
 // net.Error with Temporary() true (net/http backs off on those), and that
-// the server serves again once connections are closed.
+// the server serves again once connections are closed. Unix only: Windows
+// has no descriptor limit to lower.
 func TestAcceptEMFILE(t *testing.T) {
 	if name := os.Getenv(emfileChildEnv); name != "" {
 		emfileChild(t, name)
@@ -236,6 +235,10 @@ func (l *reportingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
+// setRlimit sets a field of unix.Rlimit, an int64 on FreeBSD and a uint64
+// elsewhere, to n.
+func setRlimit[T int64 | uint64](field *T, n int) { *field = T(n) }
+
 // emfileChild is the child process's side of TestAcceptEMFILE.
 func emfileChild(t *testing.T, name string) {
 	b := backendByName(name)
@@ -250,7 +253,7 @@ func emfileChild(t *testing.T, name string) {
 	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &orig))
 	open := countFDs()
 	low := orig
-	low.Cur = uint64(open + 48)
+	setRlimit(&low.Cur, open+48)
 	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &low))
 	fmt.Printf("FDS open=%d limit=%d\n", open, low.Cur)
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/ringnet/ringnet"
 	"github.com/ringnet/ringnet/fallback"
+	"github.com/ringnet/ringnet/internal/leakcheck"
 	"github.com/ringnet/ringnet/loop"
 )
 
@@ -924,3 +925,7 @@ func dialEMFILEChild(t *testing.T, name, addr string) {
 	require.NoError(t, err)
 	fmt.Printf("CHILD DONE\n")
 }
+
+// checkFDs reports whether the process holds more descriptors than before
+// (within fdSlack), after a little time for asynchronous closes.
+func checkFDs(before int) error { return leakcheck.CheckFDs(before, fdSlack) }

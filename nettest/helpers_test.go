@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -390,15 +389,6 @@ func (w *testLogWriter) Write(b []byte) (int, error) {
 }
 
 // ---- CPU time ----
-
-// processCPU is the CPU time (user + system) the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // requireIdleCPU checks that, with nothing to do, the process burns almost
 // no CPU (no event loop spins).

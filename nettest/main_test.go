@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ringnet/ringnet/internal/leakcheck"
 )
 
@@ -16,37 +14,20 @@ import (
 // than before them.
 const fdSlack = 2
 
+// emfileChildEnv, set to a backend's name, makes the test binary a child
+// process of TestAcceptEMFILE serving HTTP on that backend.
+const emfileChildEnv = "NETTEST_EMFILE_CHILD"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(emfileChildEnv) != "" {
 		// A child process of TestAcceptEMFILE: it runs that one test only.
 		os.Exit(m.Run())
 	}
-	raiseFDLimit()
 	leakcheck.Main(m, leakcheck.Config{Name: "nettest", FDSlack: fdSlack, Checks: []func() error{checkLoopsIdle}})
-}
-
-// raiseFDLimit raises the soft RLIMIT_NOFILE to the hard limit (capped at
-// 20000), which the 1000-client test needs.
-func raiseFDLimit() {
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return
-	}
-	want := min(rl.Max, 20000)
-	if rl.Cur < want {
-		rl.Cur = want
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-			fmt.Fprintf(os.Stderr, "nettest: raising RLIMIT_NOFILE: %v\n", err)
-		}
-	}
 }
 
 // countFDs is how many descriptors the process holds.
 func countFDs() int { return leakcheck.CountFDs() }
-
-// checkFDs reports whether the process holds more descriptors than before
-// (within fdSlack), after a little time for asynchronous closes.
-func checkFDs(before int) error { return leakcheck.CheckFDs(before, fdSlack) }
 
 // checkLoopsIdle checks that every backend with event loops reports no
 // connection and no buffer in use once all tests are done.

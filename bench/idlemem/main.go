@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command idlemem explains what an idle connection costs the benchmark's
 // echo server in memory. For each implementation it starts the server and
 // a load client as two processes; the client opens -n connections, echoes

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command server is the server the benchmark harness (go run ./bench)
 // drives: one binary whose listener implementation and protocol are chosen
 // by flags, so that every implementation serves exactly the same code.

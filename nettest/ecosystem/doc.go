@@ -7,5 +7,9 @@
 // entry that proves the test itself right.
 //
 // The package owns no library code: everything in it is a _test.go file
-// except this one.
+// except this one. It is a module of its own
+// (github.com/ringnet/ringnet/nettest/ecosystem), so that gRPC, WebSocket
+// and HTTP/2 stay out of the module graph of programs that import ringnet;
+// the go.work at the repository root puts it in the workspace, and
+// go test github.com/ringnet/ringnet/... runs it with the rest.
 package ecosystem

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ringnet/ringnet"
 	"github.com/ringnet/ringnet/internal/leakcheck"
 )
@@ -18,24 +16,7 @@ import (
 const fdSlack = 2
 
 func TestMain(m *testing.M) {
-	raiseFDLimit()
 	leakcheck.Main(m, leakcheck.Config{Name: "ecosystem", FDSlack: fdSlack, Checks: []func() error{checkLoopsStopped}})
-}
-
-// raiseFDLimit raises the soft RLIMIT_NOFILE to the hard limit: the
-// 1000-client WebSocket test holds over 2000 descriptors.
-func raiseFDLimit() {
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		fmt.Fprintf(os.Stderr, "ecosystem: getrlimit: %v\n", err)
-		return
-	}
-	if rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-			fmt.Fprintf(os.Stderr, "ecosystem: raising RLIMIT_NOFILE: %v\n", err)
-		}
-	}
 }
 
 // checkLoopsStopped checks that ringnet's loops stopped by themselves once

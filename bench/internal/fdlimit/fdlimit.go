@@ -1,5 +1,8 @@
+//go:build linux
+
 // Package fdlimit raises a process's open-file limit, so that the benchmark
-// server and its load client can each hold 10,000 connections.
+// server and its load client can each hold 10,000 connections. It is
+// Linux only, as the programs that use it are.
 package fdlimit
 
 import (
