@@ -60,7 +60,10 @@
 // which stream.Close does after stream.LingerTimeout, or at once after
 // SetLinger(0)), the socket is removed from the poller and closed by
 // stream.Stream.CloseFD, so the peer sees a FIN (a reset if received
-// bytes were left unread). CloseWrite shuts the sending side down once the queue is empty.
+// bytes were left unread).
+//
+// Half-close: CloseWrite returns at once; the loop shuts the sending side
+// down (shutdown(2)) once the send queue is empty.
 //
 // # How the loop waits, and why (measured)
 //

@@ -64,6 +64,9 @@
 // closed (stream.Stream.CloseFD) only when no operation refers to it, so
 // the peer sees a FIN (a reset if received bytes were left unread).
 //
+// Half-close: CloseWrite returns at once, and the loop shuts the sending
+// side down (shutdown(2)) once the send queue is empty.
+//
 // user_data carries an op code, a 24-bit generation and a slot index,
 // never a Go pointer: completions that arrive after a slot was reused are
 // recognised and dropped (their buffers still go back to the ring).
