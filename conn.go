@@ -175,12 +175,18 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// CloseRead shuts down the reading side: Read returns io.EOF once the bytes
-// already received are consumed.
+// CloseRead shuts down the reading side, as net.TCPConn.CloseRead does:
+// Read returns the bytes already received, then io.EOF at once whenever
+// none are there; on Linux, bytes a TCP peer sends afterwards are still
+// returned by a later Read (a Unix socket's peer can no longer write).
+// The loop receives nothing more for the connection: Read asks the kernel
+// itself, without waiting.
 func (c *Conn) CloseRead() error {
-	// The kernel then ends the stream after the bytes it already holds:
-	// the loop delivers those, then io.EOF, in order.
-	return c.shutdown(unix.SHUT_RD)
+	if err := c.shutdown(unix.SHUT_RD); err != nil {
+		return err
+	}
+	c.s.ShutRead()
+	return nil
 }
 
 // CloseWrite shuts down the writing side and returns at once, as

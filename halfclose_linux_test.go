@@ -123,10 +123,125 @@ func describe(err error) string {
 	return strings.Join(parts, ": ")
 }
 
+// readFor is one Read of up to 64 bytes under a read deadline d away,
+// described.
+func readFor(c net.Conn, d time.Duration) string {
+	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return "SetReadDeadline: " + describe(err)
+	}
+	buf := make([]byte, 64)
+	n, err := c.Read(buf)
+	_ = c.SetReadDeadline(time.Time{})
+	return fmt.Sprintf("%q %s", buf[:n], describe(err))
+}
+
+// peerWrite writes b on peer and, on TCP, waits until the other side's
+// kernel has acknowledged it: it is then in that socket's receive queue,
+// or with the loop that took it from there.
+func peerWrite(t *testing.T, network string, peer net.Conn, b string) error {
+	t.Helper()
+	_, err := peer.Write([]byte(b))
+	if err == nil && network == "tcp" {
+		rc, rerr := peer.(syscall.Conn).SyscallConn()
+		require.NoError(t, rerr)
+		require.Eventually(t, func() bool {
+			unacked := -1
+			_ = rc.Control(func(fd uintptr) { unacked, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ) })
+			return unacked == 0
+		}, 5*time.Second, time.Millisecond, "the peer's bytes were never acknowledged")
+	}
+	return err
+}
+
 type halfCloser interface {
 	CloseRead() error
 	CloseWrite() error
 	SetWriteBuffer(int) error
+}
+
+// TestCloseReadLikeNet: after CloseRead, Read returns the bytes already
+// received, then io.EOF at once when none are there; a TCP peer's later
+// bytes are still returned (Linux queues them), a Unix peer's later
+// writes fail with EPIPE; what the peer sees at Close, deadlines, a Close
+// racing Read and every error are net's. On each backend, for a
+// connection alone on its loop and one sharing it.
+func TestCloseReadLikeNet(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, network string, c, peer net.Conn) []string
+	}{
+		{"peer writes after CloseRead, then Close", func(t *testing.T, network string, c, peer net.Conn) []string {
+			var obs []string
+			rec := func(format string, args ...any) { obs = append(obs, fmt.Sprintf(format, args...)) }
+			// Before: the reader (solo) or the loop (shared) receives.
+			require.NoError(t, peerWrite(t, network, peer, "hello"))
+			rec("read: %s", readFor(c, 5*time.Second))
+			require.NoError(t, peerWrite(t, network, peer, "early"))
+			rec("CloseRead: %s", describe(c.(halfCloser).CloseRead()))
+			rec("read: %s", readFor(c, 2*time.Second))
+			rec("read with nothing pending: %s", readFor(c, 2*time.Second))
+			rec("peer writes: %s", describe(peerWrite(t, network, peer, "late")))
+			rec("read: %s", readFor(c, 2*time.Second))
+			rec("read: %s", readFor(c, 2*time.Second))
+			rec("Close: %s", describe(c.Close()))
+			rec("peer reads: %s", readFor(peer, 5*time.Second))
+			return obs
+		}},
+		{"CloseRead while Read waits", func(t *testing.T, network string, c, peer net.Conn) []string {
+			var obs []string
+			rec := func(format string, args ...any) { obs = append(obs, fmt.Sprintf(format, args...)) }
+			read := make(chan string, 1)
+			go func() { read <- readFor(c, 5*time.Second) }()
+			time.Sleep(50 * time.Millisecond) // Read waits
+			rec("CloseRead: %s", describe(c.(halfCloser).CloseRead()))
+			rec("the waiting read: %s", <-read)
+			rec("peer writes: %s", describe(peerWrite(t, network, peer, "late")))
+			rec("read: %s", readFor(c, 2*time.Second))
+			rec("read: %s", readFor(c, 2*time.Second))
+			return obs
+		}},
+		{"CloseRead, then Close with the peer's bytes unread", func(t *testing.T, network string, c, peer net.Conn) []string {
+			var obs []string
+			rec := func(format string, args ...any) { obs = append(obs, fmt.Sprintf(format, args...)) }
+			rec("CloseRead: %s", describe(c.(halfCloser).CloseRead()))
+			rec("peer writes: %s", describe(peerWrite(t, network, peer, "late")))
+			rec("Close: %s", describe(c.Close()))
+			rec("peer reads: %s", readFor(peer, 5*time.Second))
+			return obs
+		}},
+		{"deadlines and Close after CloseRead", func(t *testing.T, network string, c, peer net.Conn) []string {
+			var obs []string
+			rec := func(format string, args ...any) { obs = append(obs, fmt.Sprintf(format, args...)) }
+			rec("CloseRead: %s", describe(c.(halfCloser).CloseRead()))
+			rec("peer writes: %s", describe(peerWrite(t, network, peer, "late")))
+			require.NoError(t, c.SetReadDeadline(time.Unix(1, 0)))
+			n, err := c.Read(make([]byte, 8))
+			rec("read past the deadline: %d %s", n, describe(err))
+			require.NoError(t, c.SetReadDeadline(time.Time{}))
+			rec("read: %s", readFor(c, 2*time.Second))
+			// A Close racing Reads that return io.EOF at once: they
+			// end with net.ErrClosed.
+			ended := make(chan error, 1)
+			go func() {
+				buf := make([]byte, 8)
+				for {
+					if _, err := c.Read(buf); err != io.EOF {
+						ended <- err
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			time.Sleep(20 * time.Millisecond)
+			rec("Close: %s", describe(c.Close()))
+			rec("the reads end with: %s", describe(<-ended))
+			rec("read after Close: %s", readFor(c, time.Second))
+			return obs
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { halfCloseRuns(t, []string{"tcp", "unix"}, tt.run) })
+	}
 }
 
 // TestCloseWriteLikeNet: CloseWrite returns at once, with bytes earlier

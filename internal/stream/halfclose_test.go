@@ -3,6 +3,7 @@
 package stream
 
 import (
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -68,6 +69,75 @@ func TestCloseWriteOnBrokenConnection(t *testing.T) {
 				return err
 			})
 			assert.Equal(t, syscall.ECONNRESET, err, "the reset is still the socket's to report")
+		})
+	}
+}
+
+// TestReadAfterShutRead: after CloseRead (ShutRead) and the loop's hand
+// over (StartSolo, whatever the loop's other connections), Read returns
+// the bytes the loop had queued, then those still in the socket, then
+// io.EOF without waiting; an end of stream the loop's last receive
+// reported does not stop it. A TCP peer's later bytes are read too, as
+// with net; a Unix peer can no longer write.
+func TestReadAfterShutRead(t *testing.T) {
+	type side struct {
+		s     *Stream
+		k     *fakeLoop
+		write func(string) error
+	}
+	pairs := map[string]func(t *testing.T) side{
+		"tcp": func(t *testing.T) side {
+			s, k, peer := tcpPair(t)
+			return side{s, k, func(b string) error { _, err := peer.Write([]byte(b)); return err }}
+		},
+		"unix": func(t *testing.T) side {
+			s, k, peer, _ := soloPair(t)
+			return side{s, k, func(b string) error { _, err := unix.Write(peer, []byte(b)); return err }}
+		},
+	}
+	for name, pair := range pairs {
+		t.Run(name, func(t *testing.T) {
+			p := pair(t)
+			s := p.s
+			inQueue := func() int {
+				n := 0
+				_ = s.WithFD(func(fd int) error { n, _ = unix.IoctlGetInt(fd, unix.SIOCINQ); return nil })
+				return n
+			}
+			s.Deliver([]byte("queued"))
+			require.NoError(t, p.write("kernel"))
+			require.Eventually(t, func() bool { return inQueue() == len("kernel") }, 5*time.Second, time.Millisecond)
+			assert.False(t, s.StartSolo(false), "a connection sharing its loop is not handed over before CloseRead")
+
+			require.NoError(t, s.WithFD(func(fd int) error { return unix.Shutdown(fd, unix.SHUT_RD) }))
+			s.TakeRequests()
+			s.ShutRead()
+			assert.NotZero(t, s.TakeRequests()&ReqResume, "the loop is asked to hand receiving over")
+			s.DeliverEnd(io.EOF) // the loop's receive in flight ends as shutdown wakes it
+			require.True(t, s.RecvWanted(), "the loop hands over after the end of stream")
+			require.True(t, s.StartSolo(false))
+
+			for _, want := range []string{"queued", "kernel"} {
+				r := await(t, readAsync(s))
+				require.NoError(t, r.err)
+				assert.Equal(t, want, r.b)
+			}
+			r := await(t, readAsync(s))
+			assert.Equal(t, io.EOF, r.err, "nothing left: io.EOF at once")
+
+			err := p.write("late")
+			if name == "unix" {
+				assert.ErrorIs(t, err, syscall.EPIPE, "a Unix peer's write after CloseRead")
+			} else {
+				require.NoError(t, err)
+				require.Eventually(t, func() bool { return inQueue() == len("late") }, 5*time.Second, time.Millisecond)
+				r = await(t, readAsync(s))
+				require.NoError(t, r.err)
+				assert.Equal(t, "late", r.b, "bytes sent after CloseRead")
+			}
+			r = await(t, readAsync(s))
+			assert.Equal(t, io.EOF, r.err)
+			assert.False(t, s.SoloReading())
 		})
 	}
 }

@@ -17,7 +17,12 @@
 // Half-close, as net does it. CloseWrite returns at once: with bytes
 // queued, the loop shuts the socket's sending side down after the last
 // of them (ReqCloseWrite), so the FIN still follows every byte written
-// before it.
+// before it. After CloseRead (ShutRead) no loop receives for the stream:
+// it hands receiving to the reader for good (StartSolo), whose Read takes
+// the queued bytes, then calls recv(2) itself, which after
+// shutdown(SHUT_RD) never waits (readShut): the bytes a TCP peer sends
+// later are read as with net, and nothing re-arms a receive that would
+// complete at once.
 package stream
 
 import (
@@ -89,6 +94,7 @@ type Stream struct {
 	wtimer       *time.Timer // owned by the writer holding wmu
 
 	solo     atomic.Int32            // who receives: soloOff (the loop), soloOn, soloBusy, soloRevoked (the reader; solo.go)
+	rshut    atomic.Bool             // CloseRead shut the socket's receiving down: the reader receives (ShutRead)
 	noSolo   atomic.Bool             // solo receiving failed here once: the loop keeps receiving
 	bulk     atomic.Bool             // the reader cannot keep up: the loop receives, though solo (solo.go)
 	fullRuns int                     // solo reads in a row that filled the reader's buffer (reader only)
@@ -270,6 +276,11 @@ func (s *Stream) Read(p []byte) (int, error) {
 			// as ended: Linux clears the error it returns from recv(2),
 			// and later receives see the end of the stream.
 			s.rerr = io.EOF
+		} else if err == io.EOF && s.rshut.Load() {
+			// After CloseRead the end is the kernel's to tell: Linux
+			// still queues what the peer sends, and net's Read returns
+			// it (readShut).
+			err = nil
 		}
 		// The reader of a loop's only connection receives itself
 		// (solo.go): it claims the receive side here, in the same
@@ -286,7 +297,13 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if solo {
-			n, err := s.readSolo(p)
+			var n int
+			var err error
+			if s.rshut.Load() {
+				n, err = s.readShut(p)
+			} else {
+				n, err = s.readSolo(p)
+			}
 			if err != errLoopReceives {
 				return n, err
 			}
@@ -797,13 +814,28 @@ func (s *Stream) DeliverEnd(err error) {
 	poke(s.rwake)
 }
 
-// RecvWanted reports whether the loop should receive for s: the received
+// RecvWanted reports whether someone should receive for s: the received
 // stream has not ended (EOF or an error) and is not paused at the
-// high-water mark. One lock for both, on the loop's re-arm path.
+// high-water mark, or CloseRead was called, after which the loop hands
+// receiving to the reader (StartSolo) instead of receiving. One lock for
+// both, on the loop's re-arm path.
 func (s *Stream) RecvWanted() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rerr == nil && !s.rpaused
+	return s.rerr == nil && !s.rpaused || s.rshut.Load()
+}
+
+// ShutRead records that the socket's receiving side was shut down
+// (CloseRead). From then on no loop receives for s: once its loop has no
+// receive in flight, it hands receiving to the reader for good
+// (StartSolo), whose Read takes the queued bytes first, then calls recv(2)
+// itself (readShut). A receive after shutdown(SHUT_RD) returns at once,
+// with the bytes the peer sent since (Linux keeps queueing them, and
+// net's Read returns them), 0 for the end or the socket's error: a loop
+// that kept receiving would find the socket ready again and again.
+func (s *Stream) ShutRead() {
+	s.rshut.Store(true)
+	s.request(ReqResume) // a loop with no receive in flight hands over now
 }
 
 // NextSend returns the bytes the loop should send now, or nil if there are
