@@ -175,16 +175,23 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// CloseRead shuts down the reading side: Read returns io.EOF once the bytes
-// already received are consumed.
+// CloseRead shuts down the reading side, as net.TCPConn.CloseRead does:
+// Read returns the bytes already received, then io.EOF at once whenever
+// none are there; on Linux, bytes a TCP peer sends afterwards are still
+// returned by a later Read (a Unix socket's peer can no longer write).
+// The loop receives nothing more for the connection: Read asks the kernel
+// itself, without waiting.
 func (c *Conn) CloseRead() error {
-	// The kernel then ends the stream after the bytes it already holds:
-	// the loop delivers those, then io.EOF, in order.
-	return c.shutdown(unix.SHUT_RD)
+	if err := c.shutdown(unix.SHUT_RD); err != nil {
+		return err
+	}
+	c.s.ShutRead()
+	return nil
 }
 
-// CloseWrite shuts down the writing side once the bytes already written
-// are sent; the peer then reads io.EOF. Later Writes fail.
+// CloseWrite shuts down the writing side and returns at once, as
+// net.TCPConn.CloseWrite does: bytes earlier Writes queued are still sent,
+// then the peer reads io.EOF. Later Writes fail.
 func (c *Conn) CloseWrite() error {
 	now, err := c.s.CloseWrite()
 	if err != nil {
@@ -337,34 +344,40 @@ func (r rawConn) Read(f func(fd uintptr) bool) error {
 // have gone out, so that what f writes follows them and no Write
 // interleaves (net's raw Write holds its write lock likewise).
 func (r rawConn) Write(f func(fd uintptr) bool) error {
-	switch err := r.c.s.LockSend(); {
-	case err == nil:
+	held, err := r.c.holdSend()
+	switch {
+	case held:
 		defer r.c.s.UnlockSend(nil)
-	case err == stream.ErrWriteShut && r.c.s.WriteShut():
-		// After CloseWrite, f meets a shut socket, as under net. But a
-		// CloseWrite that gave up at its deadline left the shutdown to the
-		// loop, after bytes still queued: wait for them as CloseWrite
-		// does, then shut the socket down before f runs, so that nothing
-		// f writes lands among them.
-		now, err := r.c.s.CloseWrite()
-		switch {
-		case err != nil:
-			return r.c.opErr("raw-write", err) // closed
-		case !now && expired(r.c.s.WriteDeadline()):
-			return r.c.opErr("raw-write", os.ErrDeadlineExceeded)
-		case !now:
-			return r.c.opErr("raw-write", os.NewSyscallError("write", syscall.EPIPE))
-		}
-		if err := r.c.shutdown(unix.SHUT_WR); err != nil {
-			return err
-		}
 	case isErrno(err):
-		// An earlier send failed: f meets the socket's state itself, as
-		// it would under net.
+		// After CloseWrite, or an earlier send failure: f meets the
+		// socket's state itself, as it would under net.
 	default:
 		return r.c.opErr("raw-write", err) // closed, or past the deadline
 	}
 	return r.wait("raw-write", unix.POLLOUT, r.c.s.WriteDeadline, f)
+}
+
+// holdSend takes the sending side for a caller about to write to the
+// socket itself (the raw connection's Write, File) once the bytes earlier
+// Writes queued are in the kernel (under the write deadline); held says
+// the caller must give it back with UnlockSend. After CloseWrite it takes
+// nothing, but still waits for those bytes and then shuts the socket down
+// (the loop does so too once they are out; the second shutdown changes
+// nothing), so that what the caller writes meets a shut socket, as after
+// net's CloseWrite, instead of overtaking them. Errors are LockSend's:
+// ErrWriteShut (EPIPE) after CloseWrite, the errno of a failed send,
+// ErrClosed or os.ErrDeadlineExceeded.
+func (c *Conn) holdSend() (held bool, err error) {
+	err = c.s.LockSend(true)
+	if err == nil {
+		return true, nil
+	}
+	if isErrno(err) && c.s.WriteShut() {
+		if serr := c.s.WithFD(func(fd int) error { _ = unix.Shutdown(fd, unix.SHUT_WR); return nil }); serr != nil {
+			return false, serr // closed
+		}
+	}
+	return false, err
 }
 
 // isErrno reports whether err is a syscall.Errno.
@@ -372,9 +385,6 @@ func isErrno(err error) bool {
 	_, ok := err.(syscall.Errno)
 	return ok
 }
-
-// expired reports whether the deadline t is set and has passed.
-func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
 
 // rawPollSlice bounds each poll(2) of a raw Read or Write: the fd stays
 // locked open while it waits, so Close waits for the slice to end.

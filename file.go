@@ -17,12 +17,13 @@ import (
 // and for a Write in progress, under the write deadline), so that what the
 // caller then writes to the duplicate follows them, as it would follow
 // net's Writes: a connection handed to another process continues where
-// this one stopped. A File taken while a peer that reads nothing holds up
-// a Write waits as that Write does. Bytes already received into the
-// connection's queue can only be read through Read.
+// this one stopped. After CloseWrite, the socket is shut down once they
+// are out, as net's would be already. A File taken while a peer that reads
+// nothing holds up a Write waits as that Write does. Bytes already
+// received into the connection's queue can only be read through Read.
 func (c *Conn) File() (*os.File, error) {
 	c.s.NoteRawAccess()
-	if err := c.s.LockSend(); err == nil {
+	if held, _ := c.holdSend(); held {
 		c.s.UnlockSend(nil)
 	}
 	fd := -1

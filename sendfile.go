@@ -106,7 +106,7 @@ func (c *Conn) sendFile(f rawFile, remain int64) (written int64, err error, hand
 	// The backend moves the bytes on the caller's goroutine: sendfile(2)
 	// from a regular file, splice(2) from a socket.
 	cerr := rc.Read(func(ffd uintptr) bool {
-		if lockErr = c.s.LockSend(); lockErr != nil {
+		if lockErr = c.s.LockSend(false); lockErr != nil {
 			return true
 		}
 		n, err := fs.SendFile(int(ffd), remain)

@@ -60,7 +60,15 @@
 // which stream.Close does after stream.LingerTimeout, or at once after
 // SetLinger(0)), the socket is removed from the poller and closed by
 // stream.Stream.CloseFD, so the peer sees a FIN (a reset if received
-// bytes were left unread). CloseWrite shuts the sending side down once the queue is empty.
+// bytes were left unread).
+//
+// Half-close: CloseWrite returns at once; the loop shuts the sending side
+// down (shutdown(2)) once the send queue is empty. After CloseRead the
+// loop reads nothing more from the socket and switches its read events
+// off (stream.Stream.StartSolo hands receiving to the reader, whatever the
+// loop's other connections): Read calls recv(2) itself, which after
+// shutdown(SHUT_RD) returns at once, with the bytes a TCP peer sent since
+// or 0, so edges that keep coming cost the loop nothing.
 //
 // # How the loop waits, and why (measured)
 //

@@ -81,7 +81,6 @@ type conn struct {
 	writable   chan struct{} // closed at the next writable edge, for SendFile
 	hup        bool          // the poller reported the peer's FIN or an error
 	urgent     bool          // the peer sent urgent data: a short read no longer means the socket is empty
-	rdone      bool          // DeliverEnd was called
 	readsOff   bool          // the poller does not report its read events (a solo reader reads)
 	rerun      bool          // queued on the loop's rerun list
 
@@ -339,7 +338,6 @@ func (l *Loop) register(c *conn) {
 		if !ok {
 			errno = syscall.EINVAL
 		}
-		c.rdone = true
 		c.s.DeliverEnd(errno)
 		c.s.SendFailed(errno)
 	} else {
@@ -376,7 +374,7 @@ func (l *Loop) updateSolo() {
 	for _, e := range l.ents {
 		if c := e.c; c != nil && !c.closing && !c.dead {
 			l.solo = c
-			if c.s.StartSolo() {
+			if c.s.StartSolo(true) {
 				l.watchReads(c, false)
 			}
 			return
@@ -419,12 +417,12 @@ func (l *Loop) queueRerun(c *conn) {
 
 // recv reads what the socket has, up to the budget.
 func (l *Loop) recv(c *conn) {
-	if c.rdone || c.closing || c.s.RecvPaused() {
-		return // paused: the reader asks to resume (ReqResume) when it has drained the queue
+	if c.closing || !c.s.RecvWanted() {
+		return // ended, or paused: the reader asks to resume (ReqResume) when it has drained the queue
 	}
-	if l.solo == c && c.s.StartSolo() {
+	if c.s.StartSolo(l.solo == c) {
 		l.watchReads(c, false)
-		return // the reader receives
+		return // the reader receives (the only connection, or after CloseRead)
 	}
 	if !c.s.LoopReceives() {
 		return // a solo reader gives receiving back (ReqResume) when it is done
@@ -448,14 +446,12 @@ func (l *Loop) recv(c *conn) {
 				return
 			}
 		case err == nil:
-			c.rdone = true
 			c.s.DeliverEnd(io.EOF)
 			return
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
 			return
 		default:
-			c.rdone = true
 			c.s.DeliverEnd(toErrno(err))
 			return
 		}

@@ -64,6 +64,15 @@
 // closed (stream.Stream.CloseFD) only when no operation refers to it, so
 // the peer sees a FIN (a reset if received bytes were left unread).
 //
+// Half-close: CloseWrite returns at once, and the loop shuts the sending
+// side down (shutdown(2)) once the send queue is empty. After CloseRead
+// the loop arms no more receives for the connection: the receive in
+// flight completes (shutdown wakes it: with bytes, or 0), and the loop
+// then hands receiving to the reader for good (stream.Stream.StartSolo),
+// whose Read calls recv(2) itself. After shutdown(SHUT_RD) a receive
+// returns at once, with the bytes a TCP peer sent since (Linux queues
+// them) or 0: a loop that kept re-arming one would spin.
+//
 // user_data carries an op code, a 24-bit generation and a slot index,
 // never a Go pointer: completions that arrive after a slot was reused are
 // recognised and dropped (their buffers still go back to the ring).

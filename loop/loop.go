@@ -437,8 +437,8 @@ func (l *Loop) armRecv(c *conn) {
 	if c.recvArmed || c.closing || c.starved || !c.s.RecvWanted() {
 		return
 	}
-	if l.solo == c && c.s.StartSolo() {
-		return // the reader receives
+	if c.s.StartSolo(l.solo == c) {
+		return // the reader receives (the only connection, or after CloseRead)
 	}
 	if !c.s.LoopReceives() {
 		return // a solo reader gives receiving back (ReqResume) when it is done

@@ -30,3 +30,22 @@ func sendNonblock(fd int, b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// peerGone reports whether the connection is already broken: poll(2)
+// says POLLHUP, as for a TCP socket reset or otherwise closed, or a Unix
+// socket whose peer has gone. Unlike a send or SO_ERROR, poll leaves the
+// socket's pending error to the Read or Write that would see it under net.
+func (s *Stream) peerGone() bool {
+	hup := false
+	_ = s.WithFD(func(fd int) error {
+		p := []unix.PollFd{{Fd: int32(fd)}}
+		for {
+			n, err := unix.Poll(p, 0)
+			if err != unix.EINTR {
+				hup = err == nil && n > 0 && p[0].Revents&unix.POLLHUP != 0
+				return nil
+			}
+		}
+	})
+	return hup
+}

@@ -29,14 +29,23 @@ const (
 	soloRevoked              // the loop wants it back; the busy reader returns it when done
 )
 
-// StartSolo is called by the loop, which has no receive armed for s: it
-// reports whether the reader now receives, in which case the loop arms no
-// receive until StopSolo. A reader waiting for the loop is woken to
-// start. It reports false if solo receiving failed on this stream before
-// (no descriptor to wait on), or while the stream is bulk (below): the
-// loop then receives as usual.
-func (s *Stream) StartSolo() bool {
-	if s.noSolo.Load() || s.bulk.Load() {
+// StartSolo is called by the loop, which has no receive armed for s; only
+// says s is the loop's only connection. It reports whether the reader now
+// receives, in which case the loop arms no receive until StopSolo. A
+// reader waiting for the loop is woken to start. It reports false for a
+// connection that shares its loop, if solo receiving failed on this
+// stream before (no descriptor to wait on), or while the stream is bulk
+// (below): the loop then receives as usual. After CloseRead (ShutRead) it
+// hands receiving over in every case: the reader's receives no longer
+// wait (readShut).
+func (s *Stream) StartSolo(only bool) bool {
+	if s.rshut.Load() {
+		if s.solo.CompareAndSwap(soloOff, soloOn) {
+			poke(s.rwake)
+		}
+		return true
+	}
+	if !only || s.noSolo.Load() || s.bulk.Load() {
 		return false
 	}
 	if s.solo.CompareAndSwap(soloOff, soloOn) {
@@ -196,6 +205,39 @@ func (s *Stream) readSolo(p []byte) (n int, err error) {
 		s.fullRuns = 0
 		s.bulk.Store(true)
 		s.solo.Store(soloRevoked)
+	}
+	raceAcquireIO()
+	return n, nil
+}
+
+// readShut receives into p after CloseRead, on the reader's goroutine,
+// holding the receive side as readSolo does (Read claimed it; the loop
+// handed it over for good, StartSolo). After shutdown(SHUT_RD) a receive
+// does not wait: it returns what the kernel holds, 0 for the end (io.EOF),
+// or the socket's error once, as net's Read does then. So no descriptor is
+// parked on, and the loop receives nothing more for the stream. Should a
+// receive find the socket empty but not shut (EAGAIN: not seen on Linux,
+// whose shutdown(SHUT_RD) makes every later receive return), the reader
+// waits for it as readSolo does.
+func (s *Stream) readShut(p []byte) (int, error) {
+	var n int
+	err := s.WithFD(func(fd int) error {
+		var err error
+		n, err = recvNonblock(fd, p)
+		return err
+	})
+	if err == syscall.EAGAIN {
+		return s.readSolo(p)
+	}
+	s.endSolo()
+	switch {
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	if s.counters.Received != nil {
+		s.counters.Received.Add(uint64(n))
 	}
 	raceAcquireIO()
 	return n, nil

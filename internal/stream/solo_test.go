@@ -110,7 +110,7 @@ func TestSoloRead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, peer, release := soloPair(t)
-			require.True(t, s.StartSolo())
+			require.True(t, s.StartSolo(true))
 			done := readAsync(s)
 			require.Eventually(t, s.SoloReading, 5*time.Second, time.Millisecond)
 			tt.event(t, s, peer, release)
@@ -124,7 +124,7 @@ func TestSoloRead(t *testing.T) {
 // reads as ended, as when the loop receives.
 func TestSoloReadEndsOnce(t *testing.T) {
 	s, _, _, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	s.DeliverEnd(syscall.ECONNRESET) // as if the loop had seen it first
 	_, err := s.Read(make([]byte, 8))
 	assert.Equal(t, syscall.ECONNRESET, err)
@@ -138,7 +138,7 @@ func TestSoloReadEndsOnce(t *testing.T) {
 // still ends the Read when it passes.
 func TestSoloDeadlineSetAsReadStarts(t *testing.T) {
 	s, _, _, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	var once sync.Once
 	testHookSoloDeadline = func() {
 		once.Do(func() { s.SetReadDeadline(time.Now().Add(20 * time.Millisecond)) })
@@ -153,7 +153,7 @@ func TestSoloDeadlineSetAsReadStarts(t *testing.T) {
 // resume (ReqResume), and then waits for the loop's bytes instead.
 func TestStopSoloInterruptsReader(t *testing.T) {
 	s, k, peer, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	done := readAsync(s)
 	require.Eventually(t, s.SoloReading, 5*time.Second, time.Millisecond)
 
@@ -184,7 +184,7 @@ func TestStopSoloInterruptsReader(t *testing.T) {
 // receiving back at once and a later Read waits for the loop.
 func TestStopSoloIdle(t *testing.T) {
 	s, _, _, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	assert.False(t, s.LoopReceives())
 	assert.True(t, s.StopSolo())
 	assert.True(t, s.LoopReceives())
@@ -205,11 +205,11 @@ func TestSoloDupFails(t *testing.T) {
 		return nil, errors.New("too many open files")
 	}
 	s, _, _, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	done := readAsync(s)
 	require.Eventually(t, s.LoopReceives, 5*time.Second, time.Millisecond)
 	assert.NotZero(t, s.TakeRequests()&ReqResume)
-	assert.False(t, s.StartSolo(), "solo receiving was offered again after it failed")
+	assert.False(t, s.StartSolo(true), "solo receiving was offered again after it failed")
 	s.Deliver([]byte("ok"))
 	r := await(t, done)
 	require.NoError(t, r.err)
@@ -222,10 +222,10 @@ func TestSoloDupFails(t *testing.T) {
 // reader's again by the time it reads (it went on, off, on).
 func TestSoloQueuedFirst(t *testing.T) {
 	s, _, peer, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	require.True(t, s.StopSolo())
 	s.Deliver([]byte("first"))
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	_, err := unix.Write(peer, []byte("second"))
 	require.NoError(t, err)
 
@@ -246,7 +246,7 @@ func TestSoloQueuedFirst(t *testing.T) {
 // buffer.
 func TestSoloBulk(t *testing.T) {
 	s, _, peer, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	// Full reads of tiny buffers say nothing about the sender.
 	_, err := unix.Write(peer, bytes.Repeat([]byte("x"), 2*bulkAfter))
 	require.NoError(t, err)
@@ -270,7 +270,7 @@ func TestSoloBulk(t *testing.T) {
 	}
 	assert.True(t, s.LoopReceives(), "a reader that keeps filling its buffer kept receiving")
 	assert.NotZero(t, s.TakeRequests()&ReqResume)
-	assert.False(t, s.StartSolo(), "a bulk stream was offered solo receiving")
+	assert.False(t, s.StartSolo(true), "a bulk stream was offered solo receiving")
 
 	waitingDeliver := func(b string) {
 		t.Helper()
@@ -288,17 +288,17 @@ func TestSoloBulk(t *testing.T) {
 	waitingDeliver(strings.Repeat("y", 64)) // fills readAsync's 64 bytes: still bulk
 	for i := range bulkAfter - 1 {
 		waitingDeliver("short")
-		require.False(t, s.StartSolo(), "bulk ended after %d short deliveries", i+1)
+		require.False(t, s.StartSolo(true), "bulk ended after %d short deliveries", i+1)
 	}
 	waitingDeliver("short")
-	assert.True(t, s.StartSolo(), "a reader that caught up was not offered solo receiving again")
+	assert.True(t, s.StartSolo(true), "a reader that caught up was not offered solo receiving again")
 }
 
 // TestSoloReadAllocatesNothing: a solo Read is the hot path of a
 // one-connection server, and its wait callback must not escape.
 func TestSoloReadAllocatesNothing(t *testing.T) {
 	s, _, peer, _ := soloPair(t)
-	require.True(t, s.StartSolo())
+	require.True(t, s.StartSolo(true))
 	buf := make([]byte, 64)
 	one := []byte{1}
 	read := func() {

@@ -26,3 +26,14 @@ func readOnce(fd int, p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// recvNonblock is one recv(2) from fd into p that does not wait
+// (MSG_DONTWAIT, whatever the descriptor's flags), retried on EINTR.
+func recvNonblock(fd int, p []byte) (int, error) {
+	for {
+		n, _, err := unix.Recvfrom(fd, p, unix.MSG_DONTWAIT)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}

@@ -15,6 +15,16 @@
 // methods. The file descriptor is held here so that that I/O, user-side
 // socket options and the loop's final close cannot race (see WithFD and
 // CloseFD).
+//
+// Half-close, as net does it. CloseWrite returns at once: with bytes
+// queued, the loop shuts the socket's sending side down after the last
+// of them (ReqCloseWrite), so the FIN still follows every byte written
+// before it. After CloseRead (ShutRead) no loop receives for the stream:
+// it hands receiving to the reader for good (StartSolo), whose Read takes
+// the queued bytes, then calls recv(2) itself, which after
+// shutdown(SHUT_RD) never waits (readShut): the bytes a TCP peer sends
+// later are read as with net, and nothing re-arms a receive that would
+// complete at once.
 package stream
 
 import (
@@ -65,7 +75,8 @@ const (
 // ErrClosed is returned after Close; the root package maps it to net.ErrClosed.
 var ErrClosed = errors.New("use of closed stream")
 
-// ErrWriteShut is returned by Write after CloseWrite.
+// ErrWriteShut is returned by Write and LockSend after CloseWrite, and by
+// WaitSend once CloseWrite is called, as net's writes then fail.
 var ErrWriteShut = syscall.EPIPE
 
 // Stream is the shared state of one connection. The zero value is not
@@ -85,6 +96,7 @@ type Stream struct {
 	wtimer       *time.Timer // owned by the writer holding wmu
 
 	solo     atomic.Int32            // who receives: soloOff (the loop), soloOn, soloBusy, soloRevoked (the reader; solo.go)
+	rshut    atomic.Bool             // CloseRead shut the socket's receiving down: the reader receives (ShutRead)
 	noSolo   atomic.Bool             // solo receiving failed here once: the loop keeps receiving
 	bulk     atomic.Bool             // the reader cannot keep up: the loop receives, though solo (solo.go)
 	fullRuns int                     // solo reads in a row that filled the reader's buffer (reader only)
@@ -103,15 +115,11 @@ type Stream struct {
 	wpend   []byte // bytes written but not yet handed to the loop
 	wfly    []byte // bytes the loop is sending; wfly[woff:] are unsent
 	woff    int
-	sending bool          // the loop owns wfly
-	wwait   bool          // a Write or LockSend waits for sends to complete (SendDone wakes it)
-	werr    error         // first send error, reported by every later Write
-	wshut   bool          // CloseWrite was called
-	linger  *time.Timer   // aborts a Close that could not flush in time
-	idle    chan struct{} // closed when the send side next goes idle, the stream closes or the write deadline changes (CloseWrite waits on it)
-	// idleWaiters counts the CloseWrite calls waiting on idle, so that
-	// SetWriteDeadline takes s.mu to wake them only when there are any.
-	idleWaiters atomic.Int32
+	sending bool        // the loop owns wfly
+	wwait   bool        // a Write or LockSend waits for sends to complete (SendDone wakes it)
+	werr    error       // first send error, reported by every later Write
+	wshut   bool        // CloseWrite was called
+	linger  *time.Timer // aborts a Close that could not flush in time
 
 	fdmu       sync.RWMutex
 	fd         int
@@ -134,12 +142,11 @@ const (
 // from the socket instead of trusting SetLinger's record.
 func (s *Stream) NoteRawAccess() { s.rawAccess.Store(true) }
 
-// WriteShut reports whether CloseWrite was called and no send has failed
-// (LockSend and Write then fail with ErrWriteShut).
+// WriteShut reports whether CloseWrite was called.
 func (s *Stream) WriteShut() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.wshut && s.werr == nil
+	return s.wshut
 }
 
 // NoteShared records that the socket has a descriptor outside the stream
@@ -271,6 +278,11 @@ func (s *Stream) Read(p []byte) (int, error) {
 			// as ended: Linux clears the error it returns from recv(2),
 			// and later receives see the end of the stream.
 			s.rerr = io.EOF
+		} else if err == io.EOF && s.rshut.Load() {
+			// After CloseRead the end is the kernel's to tell: Linux
+			// still queues what the peer sends, and net's Read returns
+			// it (readShut).
+			err = nil
 		}
 		// The reader of a loop's only connection receives itself
 		// (solo.go): it claims the receive side here, in the same
@@ -287,7 +299,13 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if solo {
-			n, err := s.readSolo(p)
+			var n int
+			var err error
+			if s.rshut.Load() {
+				n, err = s.readShut(p)
+			} else {
+				n, err = s.readSolo(p)
+			}
 			if err != errLoopReceives {
 				return n, err
 			}
@@ -447,15 +465,19 @@ func (s *Stream) sendDirect(b []byte) (int, error) {
 		}
 		err = s.werr
 	}
-	s.noteIdleLocked()
 	return n, err
 }
 
 // LockSend waits until no written byte is queued or in flight, then gives
 // the sending side to the caller, who may write to the fd directly (for
 // sendfile), until UnlockSend. Other Writes wait meanwhile. Errors are
-// Write's.
-func (s *Stream) LockSend() error {
+// Write's, with one exception: after CloseWrite, a caller that passes
+// drainShut still waits for the bytes queued before it, then gets
+// ErrWriteShut without the sending side. That caller is about to touch
+// the socket itself (a raw Write, File) and must shut it down first, so
+// that what it writes meets a shut socket as under net instead of
+// overtaking those bytes.
+func (s *Stream) LockSend(drainShut bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -474,7 +496,7 @@ func (s *Stream) LockSend() error {
 		}
 		s.mu.Lock()
 		s.wwait = false // set again below if LockSend waits once more
-		if s.werr != nil || s.wshut {
+		if s.werr != nil || (s.wshut && !drainShut) {
 			err := s.werr
 			if err == nil {
 				err = ErrWriteShut
@@ -484,6 +506,11 @@ func (s *Stream) LockSend() error {
 			return err
 		}
 		if !s.sending && len(s.wpend) == 0 {
+			if s.wshut {
+				s.mu.Unlock()
+				s.wmu.Unlock()
+				return ErrWriteShut
+			}
 			s.sending = true
 			s.mu.Unlock()
 			return nil
@@ -506,7 +533,6 @@ func (s *Stream) UnlockSend(err error) {
 	if s.wshut {
 		s.request(ReqCloseWrite) // a CloseWrite found the send side busy
 	}
-	s.noteIdleLocked()
 	s.mu.Unlock()
 	s.wmu.Unlock()
 }
@@ -516,8 +542,11 @@ func (s *Stream) UnlockSend(err error) {
 func (s *Stream) Kicker() Kicker { return s.kick }
 
 // WaitSend waits, between LockSend and UnlockSend, until done is closed,
-// the write deadline passes (SetWriteDeadline applies at once) or the
-// stream is closed. It returns nil, os.ErrDeadlineExceeded or ErrClosed.
+// the write deadline passes (SetWriteDeadline applies at once), CloseWrite
+// is called or the stream is closed. It returns nil,
+// os.ErrDeadlineExceeded, ErrWriteShut or ErrClosed: as net's sendfile
+// waiting for room fails with EPIPE once CloseWrite has shut the socket
+// down.
 func (s *Stream) WaitSend(done <-chan struct{}) error {
 	for {
 		select {
@@ -530,6 +559,9 @@ func (s *Stream) WaitSend(done <-chan struct{}) error {
 		}
 		if expired(&s.wdl) {
 			return os.ErrDeadlineExceeded
+		}
+		if s.WriteShut() {
+			return ErrWriteShut
 		}
 		waitEither(done, s.wwake, &s.wdl, &s.wtimer)
 	}
@@ -604,25 +636,13 @@ func (s *Stream) SetReadDeadline(t time.Time) {
 }
 
 // SetWriteDeadline sets the write deadline; a blocked Write re-evaluates it
-// at once. As with SetReadDeadline, only a new deadline wakes it.
-//
-// A waiting CloseWrite learns of it through its own channel (idle), not
-// through the token in wwake: with a Write, LockSend or WaitSend waiting
-// too, one token could wake only one of them.
+// at once. As with SetReadDeadline, only a new deadline wakes it. (Every
+// waiter on wwake holds wmu: Write, LockSend, and WaitSend between LockSend
+// and UnlockSend; so one token reaches whichever waits.)
 func (s *Stream) SetWriteDeadline(t time.Time) {
 	d := unixNano(t)
 	if old := s.wdl.Swap(d); d != 0 && d != old {
 		poke(s.wwake)
-		// CloseWrite counts itself in before it reads the deadline: if it
-		// read the old one, this sees it waiting.
-		if s.idleWaiters.Load() > 0 {
-			s.mu.Lock()
-			if s.idle != nil {
-				close(s.idle)
-				s.idle = nil
-			}
-			s.mu.Unlock()
-		}
 	}
 }
 
@@ -664,7 +684,6 @@ func (s *Stream) Close() error {
 	s.wakeReader()
 	poke(s.wwake)
 	s.mu.Lock()
-	s.noteIdleLocked() // a waiting CloseWrite returns ErrClosed
 	if s.lingerMode.Load() == lingerAbort {
 		s.mu.Unlock()
 		s.request(ReqAbort | ReqClose)
@@ -678,77 +697,30 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// CloseWrite makes later Writes fail, then waits until the bytes already
-// written have been handed to the kernel, as they would have been by
-// net's synchronous writes. now then reports that the caller should shut
-// the socket's sending side down itself, at once, so that its error
-// (ENOTCONN after a reset, say) is CloseWrite's, as with net. If that
-// takes longer than the write deadline (or LingerTimeout without one), the
-// loop shuts it down after the last byte instead and now is false.
+// CloseWrite makes later Writes fail and returns at once, as net's does
+// once shutdown(2) is done: the bytes written before it are net's to send
+// then, and the FIN follows them. With nothing queued or in flight, now
+// reports that the caller should shut the socket's sending side down
+// itself, so that shutdown's error (ENOTCONN after a reset, say) is
+// CloseWrite's, as with net. Otherwise the loop shuts it down after the
+// last queued byte (ReqCloseWrite) and now is false; a send that fails
+// meanwhile fails the Writes after it as any send failure does. The one
+// exception is a connection already broken (peerGone): no queued byte
+// can reach the peer, and net's CloseWrite would fail, so now is true.
 func (s *Stream) CloseWrite() (now bool, err error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
 	s.mu.Lock()
 	s.wshut = true
+	idle := s.sendIdleLocked()
 	s.mu.Unlock()
-	poke(s.wwake) // a blocked Write sees wshut and returns
-	linger := time.Now().Add(LingerTimeout)
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		if s.closed.Load() {
-			return false, ErrClosed
-		}
-		s.mu.Lock()
-		if s.sendIdleLocked() {
-			s.mu.Unlock()
-			return true, nil
-		}
-		if s.idle == nil {
-			s.idle = make(chan struct{})
-		}
-		idle := s.idle
-		s.idleWaiters.Add(1)
-		s.mu.Unlock()
-		giveUp := linger
-		if d := s.wdl.Load(); d != 0 && d < giveUp.UnixNano() {
-			giveUp = time.Unix(0, d) // read each time: SetWriteDeadline applies at once
-		}
-		left := time.Until(giveUp)
-		if left <= 0 {
-			s.idleWaiters.Add(-1)
-			s.request(ReqCloseWrite)
-			return false, nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(left)
-		} else {
-			timer.Reset(left)
-		}
-		select {
-		case <-idle: // idle, closed, or a new write deadline
-		case <-timer.C:
-		}
-		s.idleWaiters.Add(-1)
+	poke(s.wwake) // a Write waiting for room, or a SendFile for the socket, sees wshut and returns
+	if idle || s.peerGone() {
+		return true, nil
 	}
-}
-
-func (s *Stream) sendIdleLocked() bool {
-	return !s.sending && (len(s.wpend) == 0 || s.werr != nil)
-}
-
-// noteIdleLocked releases the CloseWrite callers waiting for the send side
-// to go idle, if it has. Called with s.mu held wherever it may have.
-func (s *Stream) noteIdleLocked() {
-	if s.idle != nil && (s.sendIdleLocked() || s.closed.Load()) {
-		close(s.idle)
-		s.idle = nil
-	}
+	s.request(ReqCloseWrite)
+	return false, nil
 }
 
 // WithFD runs f with the socket fd, unless the stream is closed.
@@ -825,7 +797,8 @@ func (s *Stream) Deliver(b []byte) (pause bool) {
 	return pause
 }
 
-// RecvPaused reports whether receiving is paused at the high-water mark.
+// RecvPaused reports whether receiving is paused at the high-water mark
+// (for tests).
 func (s *Stream) RecvPaused() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -843,13 +816,28 @@ func (s *Stream) DeliverEnd(err error) {
 	poke(s.rwake)
 }
 
-// RecvWanted reports whether the loop should receive for s: the received
+// RecvWanted reports whether someone should receive for s: the received
 // stream has not ended (EOF or an error) and is not paused at the
-// high-water mark. One lock for both, on the loop's re-arm path.
+// high-water mark, or CloseRead was called, after which the loop hands
+// receiving to the reader (StartSolo) instead of receiving. One lock for
+// both, on the loop's re-arm path.
 func (s *Stream) RecvWanted() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rerr == nil && !s.rpaused
+	return s.rerr == nil && !s.rpaused || s.rshut.Load()
+}
+
+// ShutRead records that the socket's receiving side was shut down
+// (CloseRead). From then on no loop receives for s: once its loop has no
+// receive in flight, it hands receiving to the reader for good
+// (StartSolo), whose Read takes the queued bytes first, then calls recv(2)
+// itself (readShut). A receive after shutdown(SHUT_RD) returns at once,
+// with the bytes the peer sent since (Linux keeps queueing them, and
+// net's Read returns them), 0 for the end or the socket's error: a loop
+// that kept receiving would find the socket ready again and again.
+func (s *Stream) ShutRead() {
+	s.rshut.Store(true)
+	s.request(ReqResume) // a loop with no receive in flight hands over now
 }
 
 // NextSend returns the bytes the loop should send now, or nil if there are
@@ -905,7 +893,6 @@ func (s *Stream) SendDone(n int) []byte {
 		putBuf(s.wpend)
 		s.wpend = nil
 	}
-	s.noteIdleLocked()
 	return nil
 }
 
@@ -919,15 +906,19 @@ func (s *Stream) SendFailed(err error) {
 	}
 	s.sending = false
 	s.wpend, s.wfly, s.woff = nil, nil, 0
-	s.noteIdleLocked()
 	s.mu.Unlock()
 	poke(s.wwake)
 }
 
-// SendIdle reports whether nothing is queued or in flight.
+// SendIdle reports whether nothing is queued or in flight (or left to
+// send after a send failed).
 func (s *Stream) SendIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.sendIdleLocked()
+}
+
+func (s *Stream) sendIdleLocked() bool {
 	return !s.sending && (len(s.wpend) == 0 || s.werr != nil)
 }
 

@@ -393,7 +393,7 @@ func TestWaitSend(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newTest()
-			require.NoError(t, s.LockSend())
+			require.NoError(t, s.LockSend(false))
 			done := make(chan struct{})
 			time.AfterFunc(20*time.Millisecond, func() { tt.event(s, done) })
 			err := s.WaitSend(done)
@@ -403,44 +403,152 @@ func TestWaitSend(t *testing.T) {
 	}
 }
 
-// TestCloseWriteWaitsForQueuedBytes: CloseWrite returns now=true as soon
-// as the loop reports the queued bytes sent, now=false (the loop shuts
-// down after the last byte) at the write deadline, and ErrClosed on Close.
-func TestCloseWriteWaitsForQueuedBytes(t *testing.T) {
+// TestCloseWriteReturnsAtOnce: CloseWrite never waits for the loop. With
+// nothing queued or in flight (or after a send failed) it tells the
+// caller to shut the socket down now; with bytes queued or in flight it
+// asks the loop to do so after them, which still sends them.
+func TestCloseWriteReturnsAtOnce(t *testing.T) {
 	tests := []struct {
 		name    string
-		event   func(s *Stream)
+		before  func(t *testing.T, s *Stream)
 		wantNow bool
 		wantErr error
 	}{
-		{"sent", func(s *Stream) {
-			b := s.NextSend()
-			s.SendDone(len(b))
-		}, true, nil},
-		{"send failed", func(s *Stream) {
+		{"nothing queued", func(*testing.T, *Stream) {}, true, nil},
+		{"bytes queued", func(t *testing.T, s *Stream) {
+			_, err := s.Write([]byte("queued"))
+			require.NoError(t, err)
+		}, false, nil},
+		{"send in flight", func(t *testing.T, s *Stream) {
+			_, err := s.Write([]byte("queued"))
+			require.NoError(t, err)
+			require.NotNil(t, s.NextSend())
+		}, false, nil},
+		{"send failed", func(t *testing.T, s *Stream) {
+			_, err := s.Write([]byte("queued"))
+			require.NoError(t, err)
 			s.NextSend()
 			s.SendFailed(syscall.ECONNRESET)
 		}, true, nil},
-		{"deadline", func(s *Stream) { s.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) }, false, nil},
-		{"closed", func(s *Stream) { s.Close() }, false, ErrClosed},
+		{"closed", func(t *testing.T, s *Stream) { require.NoError(t, s.Close()) }, false, ErrClosed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newTest()
-			_, err := s.Write([]byte("queued"))
-			require.NoError(t, err)
-			time.AfterFunc(20*time.Millisecond, func() { tt.event(s) })
-			start := time.Now()
+			tt.before(t, s)
+			s.TakeRequests()
+			_, unsent := s.Buffered()
 			now, err := s.CloseWrite()
 			assert.Equal(t, tt.wantNow, now)
 			assert.Equal(t, tt.wantErr, err)
-			assert.GreaterOrEqual(t, time.Since(start), 15*time.Millisecond, "it waited for the event")
-			assert.Less(t, time.Since(start), 2*time.Second)
-			if tt.name == "deadline" {
-				assert.NotZero(t, s.TakeRequests()&ReqCloseWrite, "the loop is asked to shut down after the last byte")
+			if err != nil {
+				return
+			}
+			assert.Equal(t, !now, s.TakeRequests()&ReqCloseWrite != 0, "the loop is asked to shut down after the last byte")
+			_, left := s.Buffered()
+			assert.Equal(t, unsent, left, "queued bytes are kept for the loop")
+			_, err = s.Write([]byte("late"))
+			if tt.name == "send failed" {
+				assert.Equal(t, syscall.ECONNRESET, err, "Write after CloseWrite reports the failed send")
+			} else {
+				assert.Equal(t, ErrWriteShut, err, "Write after CloseWrite")
+			}
+			if !now {
+				// The loop still sends what was queued, then goes idle.
+				b := s.NextSend()
+				if b == nil {
+					b = s.wfly[s.woff:] // the send in flight
+				}
+				assert.Equal(t, "queued", string(b))
+				assert.Nil(t, s.SendDone(len(b)))
+				assert.True(t, s.SendIdle())
 			}
 		})
 	}
+}
+
+// TestCloseAfterCloseWrite: Close after a CloseWrite that left bytes
+// queued still has the loop flush them, under the linger bound as any
+// Close with bytes unsent.
+func TestCloseAfterCloseWrite(t *testing.T) {
+	s, _ := newTest()
+	_, err := s.Write([]byte("queued"))
+	require.NoError(t, err)
+	now, err := s.CloseWrite()
+	require.NoError(t, err)
+	require.False(t, now)
+	s.TakeRequests()
+	require.NoError(t, s.Close())
+	assert.NotZero(t, s.TakeRequests()&ReqClose)
+	s.mu.Lock()
+	armed := s.linger != nil
+	s.mu.Unlock()
+	assert.True(t, armed, "the linger bound is armed")
+	assert.Equal(t, "queued", string(s.NextSend()), "the loop still flushes the queued bytes")
+	s.linger.Stop()
+}
+
+// TestCloseWriteEndsWaitSend: a SendFile waiting for room (WaitSend,
+// between LockSend and UnlockSend) returns ErrWriteShut when CloseWrite
+// is called, as net's sendfile fails with EPIPE once the socket is shut
+// down; UnlockSend then asks the loop for the shutdown.
+func TestCloseWriteEndsWaitSend(t *testing.T) {
+	s, _ := newTest()
+	require.NoError(t, s.LockSend(false))
+	never := make(chan struct{})
+	defer close(never)
+	waitSend := make(chan error, 1)
+	go func() { waitSend <- s.WaitSend(never) }()
+	time.Sleep(20 * time.Millisecond) // WaitSend waits
+	now, err := s.CloseWrite()
+	require.NoError(t, err)
+	assert.False(t, now, "the send side is held: the loop shuts down after it")
+	select {
+	case err := <-waitSend:
+		assert.Equal(t, ErrWriteShut, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("WaitSend still waits after CloseWrite")
+	}
+	s.TakeRequests()
+	s.UnlockSend(nil)
+	assert.NotZero(t, s.TakeRequests()&ReqCloseWrite, "UnlockSend asks the loop to shut down")
+}
+
+// TestLockSendAfterCloseWrite: after CloseWrite, LockSend fails at once,
+// as Write does; with drainShut (a raw Write, File) it first waits for the
+// bytes queued before CloseWrite, under the write deadline.
+func TestLockSendAfterCloseWrite(t *testing.T) {
+	s, _ := newTest()
+	_, err := s.Write([]byte("queued"))
+	require.NoError(t, err)
+	now, err := s.CloseWrite()
+	require.NoError(t, err)
+	require.False(t, now)
+	assert.Equal(t, ErrWriteShut, s.LockSend(false))
+
+	locked := make(chan error, 1)
+	go func() { locked <- s.LockSend(true) }()
+	select {
+	case err := <-locked:
+		t.Fatalf("LockSend(true) returned %v with bytes queued", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b := s.NextSend()
+	assert.Nil(t, s.SendDone(len(b)))
+	select {
+	case err := <-locked:
+		assert.Equal(t, ErrWriteShut, err, "the bytes are out: the caller shuts the socket down")
+	case <-time.After(5 * time.Second):
+		t.Fatal("LockSend(true) still waits after the queued bytes went out")
+	}
+
+	s2, _ := newTest()
+	_, err = s2.Write([]byte("queued"))
+	require.NoError(t, err)
+	_, err = s2.CloseWrite()
+	require.NoError(t, err)
+	s2.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	assert.Equal(t, os.ErrDeadlineExceeded, s2.LockSend(true))
 }
 
 func TestListenFD(t *testing.T) {
@@ -491,41 +599,6 @@ func TestTimedOutWriteLeavesNoToken(t *testing.T) {
 	assert.Nil(t, s.SendDone(len(b)))
 	assert.Zero(t, len(s.wwake), "woken with nobody waiting")
 	require.NoError(t, s.Close())
-}
-
-// TestWriteDeadlineReachesEveryWaiter: a CloseWrite waiting for a send the
-// caller holds (LockSend, as sendfile does) and that sender's WaitSend both
-// see a new write deadline; CloseWrite used to take the one token
-// SetWriteDeadline leaves in wwake, and WaitSend then waited past it.
-func TestWriteDeadlineReachesEveryWaiter(t *testing.T) {
-	s, _ := newTest()
-	require.NoError(t, s.LockSend())
-	closeWrite := make(chan bool, 1)
-	go func() {
-		now, _ := s.CloseWrite()
-		closeWrite <- now
-	}()
-	time.Sleep(50 * time.Millisecond) // CloseWrite waits first
-	never := make(chan struct{})
-	defer close(never)
-	waitSend := make(chan error, 1)
-	go func() { waitSend <- s.WaitSend(never) }()
-	time.Sleep(50 * time.Millisecond)
-
-	s.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-	select {
-	case err := <-waitSend:
-		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
-	case <-time.After(5 * time.Second):
-		t.Error("WaitSend still waits 5 s after its 20 ms write deadline")
-	}
-	select {
-	case now := <-closeWrite:
-		assert.False(t, now, "CloseWrite gave up at the deadline, leaving the shutdown to the loop")
-	case <-time.After(5 * time.Second):
-		t.Error("CloseWrite still waits 5 s after its 20 ms write deadline")
-	}
-	s.UnlockSend(nil)
 }
 
 // TestWriteRacingClose: a Close that runs while a Write is between its
