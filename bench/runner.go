@@ -15,11 +15,11 @@ import (
 // harness runs workloads against servers and collects the results.
 type harness struct {
 	cfg      *config
-	bin      string         // the server binary
-	tmp      string         // scratch directory
-	perfNote string         // why syscalls are not counted, if they are not
-	toolErr  map[kind]error // why a kind of workload cannot run, if it cannot
-	scripts  map[string]string
+	bin      string            // the server binary
+	tmp      string            // scratch directory
+	perfNote string            // why syscalls are not counted, if they are not
+	toolErr  map[kind]error    // why a kind of workload cannot run, if it cannot
+	scripts  map[string]string // wrk's Lua scripts written so far, by workload name
 }
 
 // runAll runs every workload R times, each time against every
@@ -47,7 +47,7 @@ func (h *harness) runAll(ctx context.Context, wls []workload) []runResult {
 				t0 := time.Now()
 				r := h.runOne(ctx, w, im, rep)
 				runs = append(runs, r)
-				fmt.Fprintf(os.Stderr, "[%3d/%d] %-26s %-8s rep %d  %s  (%.1fs)\n",
+				fmt.Fprintf(os.Stderr, "[%3d/%d] %-28s %-8s rep %d  %s  (%.1fs)\n",
 					len(runs), total, w.name, im.name, rep, brief(w, r), time.Since(t0).Seconds())
 			}
 		}
