@@ -45,19 +45,23 @@ type column struct {
 	metric string
 	header string
 	format func(float64) string
+	// valueOnly leaves out the ratio: an idle server's CPU and wake-ups
+	// are near zero and vary from run to run by orders of magnitude, so
+	// their ratios say nothing.
+	valueOnly bool
 }
 
 var allColumns = []column{
-	{mP50, "p50", fmtLatency},
-	{mP99, "p99", fmtLatency},
-	{mCPU, "CPU µs/op", fmtNumber},
-	{mSyscalls, "syscalls/op", fmtNumber},
-	{mRSS, "RSS KiB/conn", fmtNumber},
-	{mPeakRSS, "peak RSS MiB", fmtNumber},
-	{mIdleRSS, "idle RSS MiB", fmtNumber},
-	{mIdleCPU, "idle CPU ms/s", fmtNumber},
-	{mIdleWakes, "idle wake-ups/s", fmtNumber},
-	{mLoops, "loops", fmtCount},
+	{mP50, "p50", fmtLatency, false},
+	{mP99, "p99", fmtLatency, false},
+	{mCPU, "CPU µs/op", fmtNumber, false},
+	{mSyscalls, "syscalls/op", fmtNumber, false},
+	{mRSS, "RSS KiB/conn", fmtNumber, false},
+	{mPeakRSS, "peak RSS MiB", fmtNumber, false},
+	{mIdleRSS, "idle RSS MiB", fmtNumber, false},
+	{mIdleCPU, "idle CPU ms/s", fmtNumber, true},
+	{mIdleWakes, "idle wake-ups/s", fmtNumber, true},
+	{mLoops, "loops", fmtCount, true},
 }
 
 // columns returns the columns the report has figures for: those some row
@@ -124,7 +128,7 @@ func (rp *report) markdown() string {
 		for _, col := range columns {
 			c, ok := row.Cells[col.metric]
 			switch {
-			case ok && row.Impl != baseline && c.HasRatio:
+			case ok && row.Impl != baseline && c.HasRatio && !col.valueOnly:
 				p(" %s (%s) |", col.format(c.Value), fmtRatio(c, false))
 			case ok:
 				p(" %s |", col.format(c.Value))

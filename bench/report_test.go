@@ -97,3 +97,15 @@ func TestMarkdownSections(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(doc, bigBeginMarker))
 	assert.Less(t, strings.Index(doc, endMarker), strings.Index(doc, "## Big"), "the full table stays before the big section")
 }
+
+func TestMarkdownValueOnly(t *testing.T) {
+	// Idle CPU and wake-ups are shown without a ratio; peak RSS with one.
+	rp := &report{Big: true, Summary: []summaryRow{
+		{Workload: "w", Impl: baseline, Runs: 1, OK: 1, Cells: map[string]cell{
+			mIdleCPU: {Value: 0.002, Ratio: 1, HasRatio: true}, mPeakRSS: {Value: 60, Ratio: 1, HasRatio: true}}},
+		{Workload: "w", Impl: "ringnet", Runs: 1, OK: 1, Cells: map[string]cell{
+			mIdleCPU: {Value: 0.04, Ratio: 20, HasRatio: true}, mPeakRSS: {Value: 120, Ratio: 2, HasRatio: true}}},
+	}}
+	md := rp.markdown()
+	assert.Contains(t, md, "| w | ringnet | 1/1 | — | — | 120 (2.00×) | 0.0400 |")
+}
