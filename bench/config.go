@@ -34,7 +34,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	quick := fs.Bool("quick", false, "smoke run of about 8 minutes: -reps 1 unless given")
 	reps := fs.Int("reps", 3, "repetitions; implementations are interleaved within each")
 	dur := fs.Duration("d", time.Second, "measured duration of each run (wrk rounds it up to whole seconds)")
-	warm := fs.Duration("warm", time.Second, "warm-up load before each measured run (wrk rounds it up to whole seconds)")
+	warm := fs.Duration("warm", 500*time.Millisecond, "warm-up load before each measured run (wrk rounds it up to whole seconds)")
 	big := fs.Bool("big", false, "run the big-machine workloads (GOMAXPROCS "+fmtInts(bigProcs)+", each with an idle phase) instead, and write their section")
 	only := fs.String("only", "", "regexp: run only the workloads whose name matches")
 	implList := fs.String("impls", strings.Join(implNames(), ","), "comma-separated implementations, of: "+strings.Join(implNames(), ", "))

@@ -82,7 +82,7 @@ func parseH2load(out string) (h2loadResult, error) {
 	r.Failed = n(req[5]) + n(req[6]) + n(req[7])
 	r.Bad = n(st[3]) + n(st[4])
 	if r.Succeeded == 0 || r.ReqPerSec <= 0 {
-		return r, fmt.Errorf("h2load completed no request: %s", tail(out))
+		return r, fmt.Errorf("h2load %w: %s", errNoRequest, tail(out))
 	}
 	r.Seconds = float64(r.Done) / r.ReqPerSec
 	return r, nil

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -78,6 +79,7 @@ func TestParseH2loadRejects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := parseH2load(out)
 			assert.Error(t, err)
+			assert.Equal(t, name == "refused", errors.Is(err, errNoRequest), "%v", err)
 		})
 	}
 }

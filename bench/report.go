@@ -100,8 +100,15 @@ func (rp *report) markdown() string {
 	m := rp.Machine
 	p("Measured %s on %d CPUs (%s), Linux %s, %s, %s, %s, %s.\n\n",
 		rp.Started.Format("2006-01-02 15:04 MST"), m.CPUs, orUnknown(m.CPUModel), orUnknown(m.Kernel), m.Go, orUnknown(m.Wrk), orUnknown(m.H2load), orUnknown(m.Perf))
-	p("Command: `%s` (%s, %gs measured per run after %gs of warm-up; total runtime %s).\n\n",
-		rp.Command, plural(rp.Reps, "repetition"), rp.RunSecs, rp.WarmSecs, rp.Runtime)
+	long := ""
+	for _, w := range rp.workloads {
+		if w.long {
+			long = fmt.Sprintf(" (%gs on the rows that say so)", longWindow*rp.RunSecs)
+			break
+		}
+	}
+	p("Command: `%s` (%s, %gs measured per run%s after %gs of warm-up, which wrk rounds up to whole seconds; total runtime %s).\n\n",
+		rp.Command, plural(rp.Reps, "repetition"), rp.RunSecs, long, rp.WarmSecs, rp.Runtime)
 	p("Each cell is the median over the repetitions; in parentheses, the median of its ratio to %s measured in the same repetition. "+
 		"**×%s** is the throughput ratio (higher is better); for the other columns lower is better. "+
 		"An op is a request (http, https, h2, h2c, upload), a gRPC call or stream message (grpc), a message echoed (echo, pingpong) or a connection (idle).\n\n", baseline, baseline)

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -78,7 +79,7 @@ func brief(w workload, r runResult) string {
 // was measured; a failure is recorded in the result.
 func (h *harness) runOne(ctx context.Context, w workload, im impl, rep int) runResult {
 	r := runResult{Workload: w.name, Impl: im.name, Rep: rep, Start: time.Now().UTC()}
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.warm+h.cfg.dur+w.idle+2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.warm+w.window(h.cfg.dur)+w.idle+2*time.Minute)
 	defer cancel()
 	if err := h.measure(ctx, w, im, &r); err != nil {
 		r.Error = err.Error()
@@ -159,13 +160,13 @@ func (h *harness) loadWrk(ctx context.Context, w workload, s *server, r *runResu
 		return err
 	}
 	if h.cfg.warm > 0 {
-		if _, err := runWrk(ctx, w, s.addr, script, h.cfg.warm); err != nil {
+		if _, err := runWrk(ctx, w, s.addr, script, h.cfg.warm); err != nil && !errors.Is(err, errNoRequest) {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	var res wrkResult
 	cpu, err := s.window(func() (err error) {
-		res, err = runWrk(ctx, w, s.addr, script, h.cfg.dur)
+		res, err = runWrk(ctx, w, s.addr, script, w.window(h.cfg.dur))
 		return err
 	})
 	if err != nil {
@@ -182,13 +183,13 @@ func (h *harness) loadWrk(ctx context.Context, w workload, s *server, r *runResu
 // loadH2 warms the server up with h2load, then measures an h2load run.
 func (h *harness) loadH2(ctx context.Context, w workload, s *server, r *runResult) error {
 	if h.cfg.warm > 0 {
-		if _, err := runH2load(ctx, w, s.addr, h.cfg.warm); err != nil {
+		if _, err := runH2load(ctx, w, s.addr, h.cfg.warm); err != nil && !errors.Is(err, errNoRequest) {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	var res h2loadResult
 	cpu, err := s.window(func() (err error) {
-		res, err = runH2load(ctx, w, s.addr, h.cfg.dur)
+		res, err = runH2load(ctx, w, s.addr, w.window(h.cfg.dur))
 		return err
 	})
 	if err != nil {
@@ -204,7 +205,7 @@ func (h *harness) loadH2(ctx context.Context, w workload, s *server, r *runResul
 // loadClient warms the server up and then measures it with one client
 // process (echo or gRPC), on the same connections.
 func (h *harness) loadClient(ctx context.Context, w workload, s *server, r *runResult) error {
-	c, err := startClient(ctx, w, s.addr, h.cfg.dur, h.cfg.warm)
+	c, err := startClient(ctx, w, s.addr, w.window(h.cfg.dur), h.cfg.warm)
 	if err != nil {
 		return err
 	}

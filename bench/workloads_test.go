@@ -5,6 +5,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,8 +47,14 @@ func TestWorkloads(t *testing.T) {
 		assert.NotEmpty(t, w.describe(), w.name)
 	}
 
-	var peers []string
+	var peers, long []string
 	for _, w := range workloads {
+		if w.long {
+			long = append(long, w.name)
+			assert.Equal(t, 3*time.Second, w.window(time.Second), w.name)
+		} else {
+			assert.Equal(t, time.Second, w.window(time.Second), w.name)
+		}
 		if w.peer {
 			peers = append(peers, w.name)
 		}
@@ -57,6 +64,8 @@ func TestWorkloads(t *testing.T) {
 		}
 	}
 	assert.ElementsMatch(t, oldRows, peers, "go-uring runs the rows of before, and only those")
+	assert.ElementsMatch(t, []string{"echo-256KiB-c1000", "echo-256KiB-c1000-pinned", "echo-256KiB-c1000-wrk", "echo-256KiB-c1000-wrk-pinned"}, long,
+		"the rows whose round of messages is 250 MiB measure longer")
 
 	for _, size := range []string{"128B", "16KiB", "256KiB"} {
 		for _, c := range []string{"c50", "c1000"} {

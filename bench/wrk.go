@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os/exec"
@@ -151,6 +152,11 @@ wrk.headers["Content-Type"] = "application/octet-stream"
 	return ""
 }
 
+// errNoRequest is a load generator's run in which no request completed.
+// A warm-up may end so (a round of 1,000 messages of 256 KiB can take
+// longer than it); a measured window may not.
+var errNoRequest = errors.New("completed no request")
+
 var (
 	wrkTotal    = regexp.MustCompile(`(?m)^\s*(\d+) requests in ([\d.]+\w+)`)
 	wrkRate     = regexp.MustCompile(`(?m)^Requests/sec:\s+([\d.]+)`)
@@ -176,7 +182,7 @@ func parseWrk(out string) (wrkResult, error) {
 		// A server that accepts and never answers: wrk reports zero
 		// latencies and, within its 2 s timeout, no socket error. The run
 		// failed; counted, it would drop out of every median unseen.
-		return r, fmt.Errorf("wrk completed no request: %s", tail(out))
+		return r, fmt.Errorf("wrk %w: %s", errNoRequest, tail(out))
 	}
 	d, err := parseWrkDuration(m[2])
 	if err != nil {
