@@ -4,9 +4,12 @@ package ringnet
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -17,7 +20,12 @@ import (
 //
 //	go test -run '^$' -bench . -count 6 | tee out.txt
 //	benchstat -col /server out.txt
-
+//
+// They take the shapes of go run ./bench's workloads where those fit in
+// one process: echo round trips at 64 B (ping-pong) to 256 KiB, bulk
+// streams each way, file and socket copies, HTTPS hello round trips on a
+// kept-alive connection and with a handshake per request, and plain HTTP
+// with a new connection per request.
 var servers = []struct {
 	name   string
 	listen func() (net.Listener, error)
@@ -132,6 +140,143 @@ func BenchmarkEchoParallel(b *testing.B) {
 				msg, buf := make([]byte, 128), make([]byte, 128)
 				for pb.Next() {
 					if err := roundTrip(c, msg, buf); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkEchoBulk is BenchmarkEchoParallel's connections echoing larger
+// messages, 16 KiB and 256 KiB (the harness's echo-16KiB and echo-256KiB
+// rows): the bulk path both ways.
+func BenchmarkEchoBulk(b *testing.B) {
+	for _, size := range []int{16 << 10, 256 << 10} {
+		for _, s := range servers {
+			b.Run(fmt.Sprintf("size=%dKiB/server=%s", size>>10, s.name), func(b *testing.B) {
+				ln, err := s.listen()
+				if err != nil {
+					b.Fatal(err)
+				}
+				stop := echoServer(b, ln)
+				defer stop()
+				var d net.Dialer
+				b.SetParallelism(16)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					defer c.Close()
+					msg, buf := make([]byte, size), make([]byte, size)
+					for pb.Next() {
+						if err := roundTrip(c, msg, buf); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// helloServer serves GET /hello (13 bytes) with net/http on a listener of
+// listen, over TLS 1.3 when secure, until b ends, and returns its URL and
+// a client for it (its transport trusts the certificate; keep-alive
+// unless noKeepAlive).
+func helloServer(b *testing.B, listen func() (net.Listener, error), secure, noKeepAlive bool) (string, *http.Client) {
+	ln, err := listen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "Hello, World!")
+	})}
+	tr := &http.Transport{DisableKeepAlives: noKeepAlive, MaxIdleConnsPerHost: 64}
+	url := "http://" + ln.Addr().String() + "/hello"
+	done := make(chan struct{})
+	if secure {
+		cert, err := selfSignedCert()
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
+		pool := x509.NewCertPool()
+		pool.AddCert(cert.Leaf)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+		url = "https://" + ln.Addr().String() + "/hello"
+		go func() { defer close(done); srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { defer close(done); srv.Serve(ln) }()
+	}
+	b.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+		<-done
+	})
+	return url, &http.Client{Transport: tr}
+}
+
+// get fetches url with client and reads the whole body.
+func get(client *http.Client, url string) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
+
+// BenchmarkHTTPS is net/http GET /hello over TLS 1.3 on each server:
+// conn=keepalive is one kept-alive connection's round trips (the
+// harness's https rows, one at a time); conn=new dials, handshakes and
+// closes a connection per request (its https-close rows).
+func BenchmarkHTTPS(b *testing.B) {
+	for _, conn := range []string{"keepalive", "new"} {
+		for _, s := range servers {
+			b.Run("conn="+conn+"/server="+s.name, func(b *testing.B) {
+				url, client := helloServer(b, s.listen, true, conn == "new")
+				if err := get(client, url); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if err := get(client, url); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkHTTPClose is net/http GET /hello with a new connection per
+// request, from GOMAXPROCS × 4 clients at once (the harness's http-close
+// rows): accepting, handing over and closing connections.
+func BenchmarkHTTPClose(b *testing.B) {
+	for _, s := range servers {
+		b.Run("server="+s.name, func(b *testing.B) {
+			url, client := helloServer(b, s.listen, false, true)
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := get(client, url); err != nil {
 						b.Error(err)
 						return
 					}

@@ -10,13 +10,13 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 )
 
-// writeChart draws the throughput ratios to the baseline as a grouped bar
-// chart, one group per workload with a throughput and one colour per
-// implementation other than the baseline, with a line at 1.0, and saves it
-// as a PNG. A failed implementation's bar is left out (drawn at 0).
+// writeChart draws the throughput ratios to the baseline as a grouped,
+// horizontal bar chart, one group per workload with a throughput (the
+// first at the top) and one colour per implementation other than the
+// baseline, with a line at 1.0, and saves it as a PNG. A failed or absent
+// implementation's bar is left out (drawn at 0).
 func writeChart(path string, rows []summaryRow, workloads []workload, impls []impl) error {
 	var names []string
 	for _, w := range workloads {
@@ -41,48 +41,55 @@ func writeChart(path string, rows []summaryRow, workloads []workload, impls []im
 	if len(names) == 0 || len(others) == 0 || len(ratio) == 0 {
 		return fmt.Errorf("no throughput ratios to draw")
 	}
+	n := len(names)
+	// The first workload is drawn at the top, at y = n-1.
+	labels := make([]string, n)
+	for j, w := range names {
+		labels[n-1-j] = w
+	}
 
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Throughput relative to %s (median over repetitions)", baseline)
-	p.Y.Label.Text = "throughput ÷ " + baseline
-	// Headroom above the bars for the legend.
-	p.Y.Min, p.Y.Max = 0, top*1.3
-	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
-	p.Y.Tick.Marker = ratioTicks(p.Y.Max)
+	p.X.Label.Text = "throughput ÷ " + baseline
+	// Headroom right of the bars for the legend.
+	p.X.Min, p.X.Max = 0, top*1.25
+	p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5
+	p.X.Tick.Marker = ratioTicks(p.X.Max)
 	grid := plotter.NewGrid()
-	grid.Vertical.Width = 0
+	grid.Horizontal.Width = 0
 	p.Add(grid)
 	p.Legend.Top = true
-	p.X.Tick.Label.Rotation = math.Pi / 6
-	p.X.Tick.Label.XAlign = draw.XRight
-	p.X.Tick.Label.YAlign = draw.YCenter
 
-	group := vg.Points(40)
-	width := group / vg.Length(len(others))
+	group := vg.Points(16)
+	width := group * 0.85 / vg.Length(len(others))
 	for i, name := range others {
-		vals := make(plotter.Values, len(names))
+		vals := make(plotter.Values, n)
 		for j, w := range names {
-			vals[j] = ratio[[2]string{w, name}]
+			vals[n-1-j] = ratio[[2]string{w, name}]
 		}
 		bars, err := plotter.NewBarChart(vals, width)
 		if err != nil {
 			return err
 		}
+		bars.Horizontal = true
 		bars.Color = plotutil.Color(i)
 		bars.LineStyle.Width = 0
-		bars.Offset = width*vg.Length(i) - group/2 + width/2
+		// The first implementation's bar on top within each group.
+		bars.Offset = group*0.85/2 - width/2 - width*vg.Length(i)
 		p.Add(bars)
 		p.Legend.Add(name, bars)
 	}
-	one := plotter.NewFunction(func(float64) float64 { return 1 })
-	one.XMin, one.XMax = p.X.Min, p.X.Max
+	one, err := plotter.NewLine(plotter.XYs{{X: 1, Y: p.Y.Min}, {X: 1, Y: p.Y.Max}})
+	if err != nil {
+		return err
+	}
 	one.Color = plotutil.Color(len(others))
 	one.Width = vg.Points(1.5)
 	one.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 	p.Add(one)
 	p.Legend.Add(baseline+" = 1.0", one)
-	p.NominalX(names...)
-	return p.Save(vg.Length(len(names))*group*1.3+1.5*vg.Inch, 4.5*vg.Inch, path)
+	p.NominalY(labels...)
+	return p.Save(8*vg.Inch, vg.Length(n)*group+1.5*vg.Inch, path)
 }
 
 // ratioTicks labels the ratio axis at round steps up to top.

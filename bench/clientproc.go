@@ -26,6 +26,13 @@ func startClient(ctx context.Context, w workload, addr string, d, warm time.Dura
 	}
 	argv := []string{self, "client", "-addr", addr, "-conns", strconv.Itoa(w.conns), "-size", strconv.Itoa(w.size),
 		"-d", d.String(), "-warm", warm.String()}
+	if w.kind == grpcLoad {
+		proto := "grpc-unary"
+		if w.stream {
+			proto = "grpc-stream"
+		}
+		argv = append(argv, "-proto", proto, "-streams", strconv.Itoa(w.streams))
+	}
 	if w.pinned {
 		argv = append([]string{"taskset", "-c", "1"}, argv...)
 	}
@@ -47,19 +54,28 @@ func startClient(ctx context.Context, w workload, addr string, d, warm time.Dura
 
 // run tells the client to go and returns what it measured.
 func (c *clientProc) run() (clientResult, error) {
-	var res clientResult
 	if _, err := c.proc.stdin.Write([]byte("go\n")); err != nil {
-		return res, fmt.Errorf("client: %w", err)
+		return clientResult{}, fmt.Errorf("client: %w", err)
 	}
 	line, err := c.proc.out.next(c.d+30*time.Second, c.proc.done)
 	if err != nil {
-		return res, fmt.Errorf("client: %v: %s", err, c.proc.diag())
+		return clientResult{}, fmt.Errorf("client: %v: %s", err, c.proc.diag())
 	}
+	return parseClientResult(line)
+}
+
+// parseClientResult reads the client's result line. A result that counts
+// failed connections or callers, or no round trip, is an error.
+func parseClientResult(line string) (clientResult, error) {
+	var res clientResult
 	if err := json.Unmarshal([]byte(line), &res); err != nil {
 		return res, fmt.Errorf("client said %q: %w", line, err)
 	}
 	if res.Errors > 0 {
-		return res, fmt.Errorf("client: %d of its connections failed, first: %s", res.Errors, res.FirstError)
+		return res, fmt.Errorf("client: %d of its connections or callers failed, first: %s", res.Errors, res.FirstError)
+	}
+	if res.Msgs == 0 || res.Seconds <= 0 {
+		return res, fmt.Errorf("client: no round trip completed")
 	}
 	return res, nil
 }

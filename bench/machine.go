@@ -19,6 +19,7 @@ type machine struct {
 	Kernel   string `json:"kernel"`
 	Go       string `json:"go"`
 	Wrk      string `json:"wrk"`
+	H2load   string `json:"h2load,omitempty"`
 	Perf     string `json:"perf"`
 }
 
@@ -40,6 +41,7 @@ func probeMachine(ctx context.Context) machine {
 		f.Close()
 	}
 	m.Wrk, _, _ = strings.Cut(firstLine(ctx, "wrk", "-v"), " [")
+	m.H2load = firstLine(ctx, "h2load", "--version")
 	m.Perf = firstLine(ctx, "perf", "version")
 	return m
 }

@@ -7,15 +7,25 @@
 // measured under the same conditions, and writes docs/bench.md (the part
 // between its bench markers), docs/bench.png and docs/bench.json.
 //
-//	go run ./bench            # the full run, about 13 minutes on 2 CPUs
-//	go run ./bench -quick     # a smoke run of about 3 minutes
-//	go run ./bench -h         # flags, workloads, and how to install wrk and perf
+//	go run ./bench            # the full run, about 23 minutes on 2 CPUs
+//	go run ./bench -quick     # a smoke run of about 8 minutes
+//	go run ./bench -big       # the big-machine workloads (GOMAXPROCS 2, 16, 64), about 7 minutes
+//	go run ./bench -h         # flags, workloads, and how to install wrk, h2load and perf
 //	go run ./bench runs A/bench.json B/bench.json ...  # medians over several runs
+//
+// The workloads are what users run: net/http hello at 1 to 1,000
+// connections, JSON, bodies of 16 and 256 KiB, uploads of 64 KiB and
+// 1 MiB, a new connection per request, HTTPS (keep-alive and a handshake
+// per request), HTTP/2 over TLS and h2c, gRPC unary and streaming, TCP
+// echo of 128 B to 256 KiB at 50 and 1,000 connections with two different
+// clients, ping-pong and idle connections; each free and with server and
+// load generator pinned to a CPU each (go run ./bench -h lists them).
 //
 // Every server runs as its own process, under perf stat when perf is
 // installed, and is stopped after its run, also when the harness fails or
-// is interrupted. The echo load comes from this same program re-executed
-// as "bench client" (see client.go).
+// is interrupted. HTTP/1.1 load comes from wrk, HTTP/2 from h2load, and
+// the echo and gRPC load from this same program re-executed as
+// "bench client" (see client.go and grpcclient.go).
 //
 // The harness is a module of its own (github.com/ringnet/ringnet/bench,
 // with bench/server, bench/soak and bench/idlemem), so that its chart's
@@ -34,6 +44,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -65,10 +76,16 @@ func main() {
 // run measures and writes the report.
 func run(ctx context.Context, cfg *config) error {
 	started := time.Now()
+	all := workloads
+	if cfg.big {
+		all = bigWorkloads
+	}
 	var wls []workload
-	for _, w := range workloads {
+	needs := map[kind]bool{}
+	for _, w := range all {
 		if cfg.only.MatchString(w.name) {
 			wls = append(wls, w)
+			needs[w.kind] = true
 		}
 	}
 	if len(wls) == 0 {
@@ -80,7 +97,8 @@ func run(ctx context.Context, cfg *config) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	h := &harness{cfg: cfg, bin: filepath.Join(tmp, "server"), tmp: tmp, wrkErr: wrkCheck()}
+	h := &harness{cfg: cfg, bin: filepath.Join(tmp, "server"), tmp: tmp, scripts: map[string]string{},
+		toolErr: map[kind]error{wrkLoad: wrkCheck(), h2Load: h2loadCheck()}}
 	if err := buildServer(ctx, h.bin); err != nil {
 		return err
 	}
@@ -89,7 +107,14 @@ func run(ctx context.Context, cfg *config) error {
 	} else if err := perfCheck(ctx); err != nil {
 		h.perfNote = err.Error()
 	}
-	for _, note := range []string{h.perfNote, errString(h.wrkErr)} {
+	var toolNotes []string
+	for k, err := range h.toolErr {
+		if err != nil && needs[k] {
+			toolNotes = append(toolNotes, err.Error())
+		}
+	}
+	slices.Sort(toolNotes)
+	for _, note := range append([]string{h.perfNote}, toolNotes...) {
 		if note != "" {
 			fmt.Fprintln(os.Stderr, "bench: warning:", note)
 		}
@@ -116,10 +141,12 @@ func run(ctx context.Context, cfg *config) error {
 		RunSecs:   cfg.dur.Seconds(),
 		WarmSecs:  cfg.warm.Seconds(),
 		Impls:     chosen,
+		Big:       cfg.big,
 		PerfNote:  h.perfNote,
 		Summary:   summarize(runs, names, chosen),
 		Runs:      runs,
 		workloads: wls,
+		toolNotes: toolNotes,
 	}
 	return rp.write(cfg.out, cfg.impls)
 }
@@ -135,12 +162,16 @@ func buildServer(ctx context.Context, bin string) error {
 	return nil
 }
 
-// write writes bench.png, bench.md and bench.json to dir.
+// write writes bench.png, bench.md and bench.json to dir (for -big, no
+// chart, its own part of bench.md and big.json), and prints the table.
 func (rp *report) write(dir string, impls []impl) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeChart(filepath.Join(dir, "bench.png"), rp.Summary, rp.workloads, impls); err != nil {
+	name := "bench.json"
+	if rp.Big {
+		name = "big.json"
+	} else if err := writeChart(filepath.Join(dir, "bench.png"), rp.Summary, rp.workloads, impls); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: no chart:", err)
 	} else {
 		rp.chart = "bench.png"
@@ -150,17 +181,24 @@ func (rp *report) write(dir string, impls []impl) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if err := os.WriteFile(md, []byte(splice(string(old), rp.markdown())), 0o644); err != nil {
+	block := rp.markdown()
+	begin, end := rp.markers()
+	if err := os.WriteFile(md, []byte(splice(string(old), block, begin, end)), 0o644); err != nil {
 		return err
 	}
 	js, err := json.MarshalIndent(rp, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bench.json"), append(js, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "bench: wrote %s, %s and bench.json in %s (%s)\n", md, rp.chart, dir, rp.Runtime)
+	fmt.Print(block)
+	files := name
+	if rp.chart != "" {
+		files = rp.chart + " and " + name
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s, %s in %s (%s)\n", md, files, dir, rp.Runtime)
 	return nil
 }
 
@@ -174,11 +212,4 @@ func commandLine(args []string) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -45,7 +46,13 @@ func cpuTime(pid int) (time.Duration, error) {
 }
 
 // vmRSS returns process pid's resident set size in KiB.
-func vmRSS(pid int) (int64, error) {
+func vmRSS(pid int) (int64, error) { return statusKiB(pid, "VmRSS") }
+
+// vmHWM returns process pid's peak resident set size in KiB.
+func vmHWM(pid int) (int64, error) { return statusKiB(pid, "VmHWM") }
+
+// statusKiB returns the field of /proc/PID/status named key, in KiB.
+func statusKiB(pid int, key string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -53,12 +60,41 @@ func vmRSS(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
 			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, key)
+}
+
+// schedTotals returns the time process pid's threads have run on a CPU and
+// how many times they were put on one, summed over the threads it has now
+// (/proc/PID/task/*/schedstat: nanoseconds, not /proc/PID/stat's 10 ms
+// ticks, so that a mostly idle process's few wake-ups show).
+func schedTotals(pid int) (time.Duration, uint64, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	var ns, runs uint64
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the thread exited meanwhile
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		var onCPU, waited, slices uint64
+		if _, err := fmt.Sscan(string(b), &onCPU, &waited, &slices); err != nil {
+			return 0, 0, fmt.Errorf("%s/%s/schedstat: %w", dir, t.Name(), err)
+		}
+		ns += onCPU
+		runs += slices
+	}
+	return time.Duration(ns), runs, nil
 }

@@ -14,12 +14,13 @@ import (
 const runsUsage = `Usage: go run ./bench runs RUN1/bench.json RUN2/bench.json ...
 
 Reads the bench.json of several runs of the harness and prints one
-markdown table: for every workload and implementation, the median over the
-runs of each run's figure (its ratio to the baseline for throughput, p50,
-p99, CPU per op and RSS per connection; the value itself for syscalls per
-op, the implementation's and the baseline's), and in brackets
-every run's figure, in the order the files were given ("—" where a run did
-not measure it). One run's ratios move by ±0.1–0.3 on a shared 2-CPU VM;
+markdown table (rows in the order of the last file's report, then those
+only earlier ones have): for every workload and implementation, the
+median over the runs of each run's figure (its ratio to the baseline for
+throughput, p50, p99, CPU per op, RSS per connection and peak RSS; the
+value itself for syscalls per op, the implementation's and the
+baseline's), and in brackets every run's figure, in the order the files
+were given ("—" where a run did not measure it). One run's ratios move by ±0.1–0.3 on a shared 2-CPU VM;
 the median of several runs is steadier.
 `
 
@@ -40,6 +41,7 @@ var runsColumns = []runsColumn{
 	{mSyscalls, "syscalls/op", false, false, fmtNumber},
 	{mSyscalls, "syscalls/op of " + baseline, false, true, fmtNumber},
 	{mRSS, "RSS/conn ÷ " + baseline, true, false, fmtTimes},
+	{mPeakRSS, "peak RSS ÷ " + baseline, true, false, fmtTimes},
 }
 
 // figure returns column c's figure in row, if row measured it (a run
@@ -88,15 +90,21 @@ func runsMain(args []string, stdout, stderr io.Writer) int {
 // runsTable renders the table of runsMain for reports read from names.
 func runsTable(names []string, reports []report) string {
 	type key struct{ workload, impl string }
-	var order []key // first seen first
-	listed := map[key]bool{}
 	rows := make([]map[key]summaryRow, len(reports))
 	for i, rp := range reports {
 		rows[i] = map[key]summaryRow{}
 		for _, row := range rp.Summary {
-			k := key{row.Workload, row.Impl}
-			rows[i][k] = row
-			if !listed[k] {
+			rows[i][key{row.Workload, row.Impl}] = row
+		}
+	}
+	// The last report's rows in its order (the harness's newest), then
+	// those only earlier reports have, first seen first.
+	var order []key
+	listed := map[key]bool{}
+	newestFirst := append([]report{reports[len(reports)-1]}, reports[:len(reports)-1]...)
+	for _, rp := range newestFirst {
+		for _, row := range rp.Summary {
+			if k := (key{row.Workload, row.Impl}); !listed[k] {
 				listed[k] = true
 				order = append(order, k)
 			}

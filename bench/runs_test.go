@@ -106,3 +106,28 @@ func TestRunsErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRunsTableOrder(t *testing.T) {
+	// An old run has two rows; the newest adds one between them. The
+	// table lists rows in the newest run's order, then rows only older
+	// runs have.
+	dir := t.TempDir()
+	old := runReport("http-c50", 1.1, 0.5)
+	old.Summary = append(old.Summary, runReport("echo-128B-c50", 1.0, 0.2).Summary...)
+	old.Summary = append(old.Summary, runReport("gone", 1.0, 0.2).Summary...)
+	newer := runReport("http-c50", 1.2, 0.4)
+	newer.Summary = append(newer.Summary, runReport("http-json-c50", 1.3, 0.3).Summary...)
+	newer.Summary = append(newer.Summary, runReport("echo-128B-c50", 0.9, 0.2).Summary...)
+	a := writeReport(t, dir, "a.json", old)
+	b := writeReport(t, dir, "b.json", newer)
+
+	var out, errs bytes.Buffer
+	require.Equal(t, 0, runsMain([]string{a, b}, &out, &errs), errs.String())
+	var order []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Split(line, " | "); len(f) > 2 && strings.HasPrefix(line, "| ") && f[1] == "ringnet" {
+			order = append(order, strings.TrimPrefix(f[0], "| "))
+		}
+	}
+	assert.Equal(t, []string{"http-c50", "http-json-c50", "echo-128B-c50", "gone"}, order)
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -30,11 +31,12 @@ type server struct {
 type serverSpec struct {
 	bin    string // the server binary
 	impl   impl
-	mode   string // http or echo
-	pinned bool   // on CPU 0 only
-	perf   bool   // under perf stat
-	tmp    string // directory for perf's output
-	tag    string // names perf's output file
+	env    []string // environment beyond impl's
+	mode   string   // the server's -mode
+	pinned bool     // on CPU 0 only
+	perf   bool     // under perf stat
+	tmp    string   // directory for perf's output
+	tag    string   // names perf's output file
 }
 
 // startServer starts a server and waits until it listens.
@@ -57,7 +59,7 @@ func startServer(ctx context.Context, sp serverSpec) (*server, error) {
 		argv = perfCommand(s.perfOut, argv)
 		extra = s.perf.child
 	}
-	s.proc, err = startChild(ctx, argv, sp.impl.env, extra, false)
+	s.proc, err = startChild(ctx, argv, append(slices.Clone(sp.impl.env), sp.env...), extra, false)
 	if s.perf != nil {
 		s.perf.closeChild()
 	}
@@ -109,6 +111,20 @@ func (s *server) end() (time.Duration, error) {
 	}
 	cpu, err := cpuTime(s.pid)
 	return cpu - s.cpuStart, err
+}
+
+// window runs load as the measured window, between begin and end, and
+// returns the CPU time the server used in it. load's error comes first.
+func (s *server) window(load func() error) (time.Duration, error) {
+	if err := s.begin(); err != nil {
+		return 0, err
+	}
+	err := load()
+	cpu, endErr := s.end()
+	if err != nil {
+		return 0, err
+	}
+	return cpu, endErr
 }
 
 // stop interrupts the server and waits for it (and perf) to exit, killing

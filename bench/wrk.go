@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os/exec"
@@ -21,6 +22,9 @@ type wrkResult struct {
 	P50, P99     time.Duration // latency distribution
 	SocketErrors string        // wrk's socket error counts, "" if none
 	Non2xx       uint64        // non-2xx or 3xx responses
+	// Bytes is what wrk read in all, from the done() line the harness's
+	// scripts print (wrkDone), or -1 without one.
+	Bytes int64
 }
 
 // wrkCheck returns nil if wrk is installed.
@@ -31,16 +35,31 @@ func wrkCheck() error {
 	return nil
 }
 
-// runWrk runs wrk with one thread and w.conns connections against
-// GET /hello on addr for d, rounded up to whole seconds as wrk counts them.
-// Socket errors are left to the caller; bad responses fail the run.
-func runWrk(ctx context.Context, w workload, addr string, d time.Duration) (wrkResult, error) {
-	secs := int(math.Ceil(d.Seconds()))
-	argv := []string{"wrk", "-t1", fmt.Sprintf("-c%d", w.conns), fmt.Sprintf("-d%ds", secs), "--latency", "http://" + addr + "/hello"}
+// wrkArgs returns wrk's command line for w against addr for secs seconds,
+// with the Lua script at script ("" for none).
+func wrkArgs(w workload, addr, script string, secs int) []string {
+	argv := []string{"wrk", "-t1", fmt.Sprintf("-c%d", w.conns), fmt.Sprintf("-d%ds", secs), "--latency"}
+	if w.close {
+		argv = append(argv, "-H", "Connection: close")
+	}
+	if script != "" {
+		argv = append(argv, "-s", script)
+	}
+	argv = append(argv, w.scheme()+"://"+addr+w.path)
 	if w.pinned {
 		argv = append([]string{"taskset", "-c", "1"}, argv...)
 	}
-	p, err := startChild(ctx, argv, nil, nil, false)
+	return argv
+}
+
+// runWrk runs wrk with one thread and w.conns connections against addr for
+// d, rounded up to whole seconds as wrk counts them, with the Lua script at
+// script ("" for none). Socket errors are left to the caller; bad
+// responses fail the run, and so does an echo row whose byte count does
+// not match its message size.
+func runWrk(ctx context.Context, w workload, addr, script string, d time.Duration) (wrkResult, error) {
+	secs := int(math.Ceil(d.Seconds()))
+	p, err := startChild(ctx, wrkArgs(w, addr, script, secs), nil, nil, false)
 	if err != nil {
 		return wrkResult{}, err
 	}
@@ -51,8 +70,92 @@ func runWrk(ctx context.Context, w workload, addr string, d time.Duration) (wrkR
 	if err == nil && res.Non2xx > 0 {
 		err = fmt.Errorf("wrk: %d responses not 2xx or 3xx", res.Non2xx)
 	}
+	if err == nil && w.mode == "echo" {
+		err = checkEchoBytes(res, w.size, w.conns)
+	}
 	return res, err
 }
+
+// checkEchoBytes checks that a wrk run against the echo server read
+// size bytes per response it counted: at least that many, and less than
+// one more message per connection (the responses in flight when wrk
+// stopped).
+func checkEchoBytes(res wrkResult, size, conns int) error {
+	if res.Bytes < 0 {
+		return fmt.Errorf("wrk: no byte count from the script's done()")
+	}
+	lo := int64(res.Requests) * int64(size)
+	hi := lo + int64(conns)*int64(size)
+	if res.Bytes < lo || res.Bytes >= hi {
+		return fmt.Errorf("wrk read %d bytes for %d responses of %d bytes (want %d to %d)", res.Bytes, res.Requests, size, lo, hi-1)
+	}
+	return nil
+}
+
+// wrkDone is the done() of the harness's scripts: it prints wrk's exact
+// request and byte counts, which its summary rounds.
+const wrkDone = `function done(summary, latency, requests)
+   io.write(string.format("wrk-done requests=%d bytes=%d\n", summary.requests, summary.bytes))
+end
+`
+
+// echoMessage returns the message the echo workloads driven by wrk send:
+// an HTTP/1.1 200 response of exactly size bytes, its header and then
+// bodyLen bytes of body, so that the echoed bytes parse as wrk's
+// response to it.
+func echoMessage(size int) (header string, bodyLen int) {
+	for bodyLen = size; bodyLen >= 0; bodyLen-- {
+		header = fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", bodyLen)
+		if len(header)+bodyLen == size {
+			return header, bodyLen
+		}
+	}
+	panic(fmt.Sprintf("echoMessage: no response of %d bytes", size))
+}
+
+// wrkScript returns the Lua script wrk runs for w, or "" for none.
+//
+// An echo row's request is echoMessage, which the echo server sends back
+// and wrk parses as the response to it. Before the run, wrk checks that
+// its first thread's first request parses as an HTTP request (and exits
+// on "invalid HTTP method" otherwise), so the script's request() returns a
+// plain GET on its first call, made by that check, and the message on
+// every later one, one call per request (a request() global makes wrk
+// call it, and copy its string, per request; wrk.format, which builds the
+// static request, would be checked too). The harness runs wrk with one
+// thread, whose first call is the check's.
+//
+// An upload row POSTs its body, built once as wrk's static request.
+func wrkScript(w workload) string {
+	switch {
+	case w.kind != wrkLoad:
+		return ""
+	case w.mode == "echo":
+		header, n := echoMessage(w.size)
+		return fmt.Sprintf(`-- %s: the request is an HTTP response of %d bytes; the echo server sends it back.
+local msg = %q .. string.rep("a", %d)
+-- wrk's check before the run parses the first request as a request.
+local calls = 0
+function request()
+   calls = calls + 1
+   if calls == 1 then return wrk.format("GET", "/") end
+   return msg
+end
+%s`, w.name, w.size, header, n, wrkDone)
+	case w.upload > 0:
+		return fmt.Sprintf(`-- %s: POST %d bytes.
+wrk.method = "POST"
+wrk.body = string.rep("x", %d)
+wrk.headers["Content-Type"] = "application/octet-stream"
+%s`, w.name, w.upload, w.upload, wrkDone)
+	}
+	return ""
+}
+
+// errNoRequest is a load generator's run in which no request completed.
+// A warm-up may end so (a round of 1,000 messages of 256 KiB can take
+// longer than it); a measured window may not.
+var errNoRequest = errors.New("completed no request")
 
 var (
 	wrkTotal    = regexp.MustCompile(`(?m)^\s*(\d+) requests in ([\d.]+\w+)`)
@@ -60,12 +163,14 @@ var (
 	wrkPct      = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([\d.]+\w+)`)
 	wrkSockErrs = regexp.MustCompile(`(?m)^\s*Socket errors: .*$`)
 	wrkNon2xx   = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses: (\d+)`)
+	wrkDoneLine = regexp.MustCompile(`(?m)^wrk-done requests=(\d+) bytes=(\d+)$`)
 )
 
 // parseWrk reads the totals and the 50th and 99th latency percentiles from
-// the output of wrk --latency.
+// the output of wrk --latency, and the exact counts of wrkDone's line if
+// there is one.
 func parseWrk(out string) (wrkResult, error) {
-	var r wrkResult
+	r := wrkResult{Bytes: -1}
 	m := wrkTotal.FindStringSubmatch(out)
 	rate := wrkRate.FindStringSubmatch(out)
 	pcts := wrkPct.FindAllStringSubmatch(out, -1)
@@ -77,7 +182,7 @@ func parseWrk(out string) (wrkResult, error) {
 		// A server that accepts and never answers: wrk reports zero
 		// latencies and, within its 2 s timeout, no socket error. The run
 		// failed; counted, it would drop out of every median unseen.
-		return r, fmt.Errorf("wrk completed no request: %s", tail(out))
+		return r, fmt.Errorf("wrk %w: %s", errNoRequest, tail(out))
 	}
 	d, err := parseWrkDuration(m[2])
 	if err != nil {
@@ -101,6 +206,11 @@ func parseWrk(out string) (wrkResult, error) {
 	}
 	if e := wrkNon2xx.FindStringSubmatch(out); e != nil {
 		r.Non2xx, _ = strconv.ParseUint(e[1], 10, 64)
+	}
+	if e := wrkDoneLine.FindStringSubmatch(out); e != nil {
+		// The script's exact count replaces the summary's.
+		r.Requests, _ = strconv.ParseUint(e[1], 10, 64)
+		r.Bytes, _ = strconv.ParseInt(e[2], 10, 64)
 	}
 	return r, nil
 }

@@ -3,6 +3,12 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +95,8 @@ func TestParseWrkRejects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := parseWrk(out)
 			assert.Error(t, err)
+			// Only a run without requests may pass as a warm-up.
+			assert.Equal(t, name == "no request", errors.Is(err, errNoRequest), "%v", err)
 		})
 	}
 }
@@ -110,4 +118,126 @@ func TestParseWrkDuration(t *testing.T) {
 	}
 	_, err := parseWrkDuration("3.00ns")
 	assert.Error(t, err)
+}
+
+func TestParseWrkDoneLine(t *testing.T) {
+	// wrk's summary rounds; the script's done() line is exact and wins.
+	out := wrkOK + "wrk-done requests=43845 bytes=5611776\n"
+	got, err := parseWrk(out)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(43845), got.Requests)
+	assert.Equal(t, int64(5611776), got.Bytes)
+
+	got, err = parseWrk(wrkOK)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), got.Bytes, "no done() line: no byte count")
+}
+
+func TestEchoMessage(t *testing.T) {
+	// 128 B, 16 KiB and 256 KiB are the rows' sizes; 41 and 141 put the
+	// body length just across a change in its number of digits.
+	for _, size := range []int{41, 128, 141, 16 << 10, 256 << 10} {
+		t.Run(sizeName(size), func(t *testing.T) {
+			header, n := echoMessage(size)
+			msg := header + strings.Repeat("a", n)
+			require.Len(t, msg, size, "the message is the row's size, header included")
+			resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(msg)), nil)
+			require.NoError(t, err, "the echoed message parses as an HTTP response")
+			defer resp.Body.Close()
+			assert.Equal(t, 200, resp.StatusCode)
+			assert.Equal(t, int64(n), resp.ContentLength)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Len(t, body, n)
+			assert.True(t, resp.ProtoAtLeast(1, 1) && !resp.Close, "keep-alive: wrk sends the next message on the same connection")
+		})
+	}
+}
+
+func TestWrkScript(t *testing.T) {
+	header, n := echoMessage(128)
+	tests := []struct {
+		name string
+		w    workload
+		want []string // lines the script must hold; none for no script
+	}{
+		{"hello has none", workload{name: "http-c50", mode: "http", path: "/hello"}, nil},
+		{"echo driven by the harness's client has none", workload{name: "echo-128B-c50", kind: echoLoad, mode: "echo", size: 128}, nil},
+		{"echo sends the message as its request", workload{name: "echo-128B-c50-wrk", mode: "echo", size: 128}, []string{
+			fmt.Sprintf("local msg = %q .. string.rep(\"a\", %d)", header, n),
+			// The first call is wrk's check, which wants a request.
+			"function request()",
+			`if calls == 1 then return wrk.format("GET", "/") end`,
+			"return msg",
+			`io.write(string.format("wrk-done requests=%d bytes=%d\n", summary.requests, summary.bytes))`,
+		}},
+		{"upload POSTs its body", workload{name: "upload-64KiB-c50", mode: "http", path: "/upload", upload: 64 << 10}, []string{
+			`wrk.method = "POST"`,
+			`wrk.body = string.rep("x", 65536)`,
+			"function done(summary, latency, requests)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			script := wrkScript(tt.w)
+			if tt.want == nil {
+				assert.Empty(t, script)
+				return
+			}
+			var lines []string
+			for _, l := range strings.Split(script, "\n") {
+				lines = append(lines, strings.TrimSpace(l))
+			}
+			for _, l := range tt.want {
+				assert.Contains(t, lines, strings.TrimSpace(l), "script:\n%s", script)
+			}
+		})
+	}
+}
+
+func TestWrkArgs(t *testing.T) {
+	tests := []struct {
+		name   string
+		w      workload
+		script string
+		want   []string
+	}{
+		{"hello", workload{conns: 50, mode: "http", path: "/hello"}, "",
+			[]string{"wrk", "-t1", "-c50", "-d2s", "--latency", "http://127.0.0.1:9/hello"}},
+		{"new connection per request over TLS", workload{conns: 50, mode: "https", path: "/hello", close: true}, "",
+			[]string{"wrk", "-t1", "-c50", "-d2s", "--latency", "-H", "Connection: close", "https://127.0.0.1:9/hello"}},
+		{"echo with its script, pinned", workload{conns: 1000, mode: "echo", size: 128, pinned: true}, "/tmp/e.lua",
+			[]string{"taskset", "-c", "1", "wrk", "-t1", "-c1000", "-d2s", "--latency", "-s", "/tmp/e.lua", "http://127.0.0.1:9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, wrkArgs(tt.w, "127.0.0.1:9", tt.script, 2))
+		})
+	}
+}
+
+func TestCheckEchoBytes(t *testing.T) {
+	const size, conns = 128, 50
+	tests := []struct {
+		name     string
+		requests uint64
+		bytes    int64
+		ok       bool
+	}{
+		{"every response whole", 1000, 1000 * size, true},
+		{"responses in flight at the stop", 1000, 1000*size + conns*size - 1, true},
+		{"fewer bytes than the responses counted", 1000, 1000*size - 1, false},
+		{"a message of another size", 1000, 1000 * (size + 64), false},
+		{"no count", 1000, -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkEchoBytes(wrkResult{Requests: tt.requests, Bytes: tt.bytes}, size, conns)
+			if tt.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
 }

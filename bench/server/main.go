@@ -4,7 +4,13 @@
 // drives: one binary whose listener implementation and protocol are chosen
 // by flags, so that every implementation serves exactly the same code.
 //
-//	server -impl stdlib|ringnet|gouring -mode http|echo -addr 127.0.0.1:8080
+//	server -impl stdlib|ringnet|gouring -mode http|https|h2c|echo|grpc -addr 127.0.0.1:8080
+//
+// The HTTP modes serve the same handlers (see newMux): http over HTTP/1.1,
+// h2c over HTTP/1.1 and cleartext HTTP/2, https over TLS 1.3 with HTTP/2 or
+// HTTP/1.1 by ALPN. grpc serves gRPC's benchmark service, echo echoes.
+// GOMAXPROCS in the environment sets ringnet's loop count too (its Loops
+// default).
 //
 // Once listening it prints one line to standard output,
 //
@@ -34,8 +40,11 @@ const minFiles = 10_240
 
 // modes maps -mode to the function that serves a listener.
 var modes = map[string]func(net.Listener) error{
-	"http": serveHTTP,
-	"echo": serveEcho,
+	"http":  serveHTTP,
+	"https": serveHTTPS,
+	"h2c":   serveH2C,
+	"echo":  serveEcho,
+	"grpc":  serveGRPC,
 }
 
 func main() {
