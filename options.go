@@ -25,7 +25,8 @@ type ListenConfig struct {
 	KeepAlive       time.Duration
 	KeepAliveConfig net.KeepAliveConfig
 
-	// Loops is the number of event loops; zero means runtime.GOMAXPROCS(0).
+	// Loops is the number of event loops; zero means one per P that has
+	// a CPU to run on, min(runtime.GOMAXPROCS(0), runtime.NumCPU()).
 	Loops int
 	// RingEntries is the submission queue size of each ring, at most
 	// 32768; zero means 1024.

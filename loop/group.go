@@ -3,7 +3,6 @@
 package loop
 
 import (
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +41,7 @@ const (
 
 func withDefaults(c Config) Config {
 	if c.Loops <= 0 {
-		c.Loops = runtime.GOMAXPROCS(0)
+		c.Loops = backend.DefaultLoops()
 	}
 	if c.RingEntries == 0 {
 		c.RingEntries = DefaultRingEntries
