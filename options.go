@@ -32,7 +32,11 @@ type ListenConfig struct {
 	// 32768; zero means 1024.
 	RingEntries uint32
 	// Buffers is the number of provided receive buffers per loop, a power
-	// of two; zero means 256.
+	// of two, all provided to the kernel at all times; zero means up to
+	// 256, provided as the load needs them (16 at first, doubled each
+	// time receives find none left). Either way a loop that has received
+	// nothing for a few seconds gives the buffers' memory back to the
+	// system, and takes it again when traffic returns.
 	Buffers int
 	// BufferSize is the size of each provided receive buffer, at most
 	// 1 GiB; zero means 64 KiB.

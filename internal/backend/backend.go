@@ -125,7 +125,9 @@ type Stats struct {
 	WakesWritten   uint64 // wake fd writes by producers that found the loop asleep
 	WakesCoalesced uint64 // producer notifications that found it awake and wrote nothing
 	BuffersInUse   int64  // provided buffers held by completions not yet recycled
-	Buffers        int    // provided buffers in the ring
+	Buffers        int    // provided buffers the ring has room for (io_uring)
+	BuffersOut     int    // provided buffers the kernel holds now: the ring provides more as receives run out (io_uring)
+	Trims          uint64 // times the loop gave its receive buffers' pages back after going idle
 	BytesIn        uint64 // bytes received
 	RecvPauses     uint64 // receives paused at the high-water mark
 	NoBufs         uint64 // receives that ran out of provided buffers
