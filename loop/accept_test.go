@@ -22,7 +22,7 @@ func listenT(t *testing.T) (*Listener, string) {
 
 // listenCfg starts accepting on a loopback socket with a group of cfg,
 // and returns the group too; both end with the test.
-func listenCfg(t *testing.T, cfg Config) (*Listener, string, *Group) {
+func listenCfg(t testing.TB, cfg Config) (*Listener, string, *Group) {
 	t.Helper()
 	nl, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
