@@ -18,9 +18,10 @@ var trimAfter = 2 * time.Second
 // taken a buffer, whose pages are then resident: a read deadline on the
 // eventfd the loop sleeps on ends a sleep that lasts past trimAfter
 // (idleTick). One deadline is set per trimAfter while receives go on; a
-// loop that received nothing since its last trim sets none.
+// loop that received nothing since its last trim sets none, nor does one
+// that is shutting down (shutdown clears the deadline).
 func (l *Loop) armIdle() {
-	if l.idleSet {
+	if l.idleSet || l.stopping {
 		return
 	}
 	l.idleSet = true
