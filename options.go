@@ -25,13 +25,18 @@ type ListenConfig struct {
 	KeepAlive       time.Duration
 	KeepAliveConfig net.KeepAliveConfig
 
-	// Loops is the number of event loops; zero means runtime.GOMAXPROCS(0).
+	// Loops is the number of event loops; zero means one per P that has
+	// a CPU to run on, min(runtime.GOMAXPROCS(0), runtime.NumCPU()).
 	Loops int
 	// RingEntries is the submission queue size of each ring, at most
 	// 32768; zero means 1024.
 	RingEntries uint32
 	// Buffers is the number of provided receive buffers per loop, a power
-	// of two; zero means 256.
+	// of two, all provided to the kernel at all times; zero means up to
+	// 256, provided as the load needs them (16 at first, doubled each
+	// time receives find none left). Either way a loop that has received
+	// nothing for a few seconds gives the buffers' memory back to the
+	// system, and takes it again when traffic returns.
 	Buffers int
 	// BufferSize is the size of each provided receive buffer, at most
 	// 1 GiB; zero means 64 KiB.

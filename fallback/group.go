@@ -3,7 +3,6 @@
 package fallback
 
 import (
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +37,7 @@ const DefaultBufferSize = 64 << 10
 
 func withDefaults(c Config) Config {
 	if c.Loops <= 0 {
-		c.Loops = runtime.GOMAXPROCS(0)
+		c.Loops = backend.DefaultLoops()
 	}
 	if c.BufferSize <= 0 {
 		c.BufferSize = DefaultBufferSize

@@ -16,6 +16,14 @@ import (
 // both end with the test.
 func listenT(t *testing.T) (*Listener, string) {
 	t.Helper()
+	ln, addr, _ := listenCfg(t, Config{Loops: 1})
+	return ln, addr
+}
+
+// listenCfg starts accepting on a loopback socket with a group of cfg,
+// and returns the group too; both end with the test.
+func listenCfg(t testing.TB, cfg Config) (*Listener, string, *Group) {
+	t.Helper()
 	nl, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	rc, err := nl.(syscall.Conn).SyscallConn()
@@ -25,12 +33,12 @@ func listenT(t *testing.T) (*Listener, string) {
 	require.NoError(t, err)
 	addr := nl.Addr().String()
 	require.NoError(t, nl.Close())
-	g, err := Acquire(Config{Loops: 1})
+	g, err := Acquire(cfg)
 	require.NoError(t, err)
 	ln := g.Listen(fd).(*Listener)
 	g.Release()
 	t.Cleanup(func() { _ = ln.Close() })
-	return ln, addr
+	return ln, addr, g
 }
 
 // setAcceptBacklog sets AcceptBacklog for the test; it is set back after

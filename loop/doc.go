@@ -1,5 +1,6 @@
-// Package loop runs ringnet's io_uring event loops: one goroutine per CPU,
-// each owning one ring, one provided-buffer ring and one eventfd.
+// Package loop runs ringnet's io_uring event loops: one goroutine per CPU
+// (min(GOMAXPROCS, NumCPU) by default), each owning one ring, one
+// provided-buffer ring and one eventfd.
 //
 // What it owns: the rings (set up through github.com/godzie44/go-uring,
 // whose SQ/CQ code it uses; ops that library lacks — multishot accept,
@@ -156,4 +157,79 @@
 // wake-ups); while the loop runs, bytes are queued and go out in its next
 // batched io_uring_enter. This cut BenchmarkPingPong from ~2.6× to
 // ~1.3–1.9× the stdlib's time per round trip.
+//
+// # Memory: how many loops, buffers by load, pages given back when idle
+//
+// What a loop holds: its ring (1,024 submission and 4,096 completion
+// entries, 136 KiB of kernel memory mapped into the process and counted
+// in its RSS, all of it touched as the queues wrap), its buffer ring's
+// descriptors (4 KiB), a goroutine, and the provided buffers: 256 × 64 KiB
+// of address space, of which only the pages receives have written are
+// resident. Receives take the provided buffers in turn, so a loop that
+// provided all 256 made every one of them resident, at least a page each
+// (1 MiB for requests of a few hundred bytes, up to 16 MiB for bulk), and
+// kept them. With one loop per P, GOMAXPROCS=64 on this 2-CPU VM (what a
+// 64-CPU server gets) peaked at 2.3× the stdlib's RSS under net/http hello
+// at c=1000, and held it (140 MB, the stdlib 62 MB). Now:
+//
+//   - Loops: one per P that has a CPU, min(GOMAXPROCS, NumCPU)
+//     (backend.LoopsFor): a loop beyond the CPUs cannot run beside the
+//     others, and only splits their connections into smaller batches with
+//     sleeps and wake-ups of their own. With GOMAXPROCS=16 and 64 on this
+//     VM, net/http hello at c=1000 went from 0.77× and 0.97× the stdlib's
+//     throughput to 1.06× and 1.62× (bench/server binaries before and
+//     after, wrk -t1 -c1000 -d3s, 8 alternated repetitions; single ones
+//     spread from 0.6× to 2× on the loaded VM). An explicit Config.Loops
+//     is kept as given.
+//   - Buffers by load (bufRing): a loop provides FirstBuffers (16) at
+//     first and doubles them, up to 256, whenever receives find none left
+//     (ENOBUFS); a buffer that comes back while the ring holds enough is
+//     kept spare, and spare buffers are never touched. Under c=1000 with
+//     64 loops (16 connections each) every loop stayed at 16; with 2
+//     loops they grew to 256 (a start at 4 grew to 16 as well at 64
+//     loops). An explicit Config.Buffers provides them all, as before.
+//   - Pages given back when idle (idle.go): a loop that has taken no
+//     buffer for trimAfter (2 s) cancels its receives, and once none is
+//     armed (a cancelled receive may still complete with bytes, delivered
+//     as usual) releases every buffer with madvise(MADV_DONTNEED) and arms
+//     them again; the next receives fault zeroed pages in. A buffer in the
+//     ring may be written by any armed receive at any moment, so nothing
+//     cheaper is safe: TestTrimRacesReceives loses bytes to the zeroing
+//     without the cancel. The loop notices idleness with a read deadline
+//     on the eventfd it sleeps on, set once per trimAfter while it
+//     receives, none after a trim: no timer goroutine and no wake-up of an
+//     idle loop. BenchmarkTrim: 1.1–4.5 ms to trim a loop with 1,000
+//     idle connections (1–4.5 µs each, once per idle period).
+//   - MADV_NOHUGEPAGE on the buffers, so that where transparent huge pages
+//     are "always" a first receive does not make 2 MiB of them resident.
+//
+// Measured with a server outside the repository (net/http hello as in
+// bench/server, plus a -loops flag for ListenConfig.Loops), GOMAXPROCS=N,
+// wrk -t1 -c1000 -d5s, VmHWM after the load, VmRSS 10 s after it, four
+// repetitions interleaved with the stdlib, 2026-12-08 (docs/bench.md, "Big
+// machines", has the whole table and the poll backend): peak RSS before →
+// after, as a ratio to the stdlib's in the same repetition, GOMAXPROCS=2:
+// 1.26× → 1.13× (with the 1 KiB queue buffers of internal/stream); 16:
+// 1.48× → 1.06× (Loops=16 given: 1.17×); 64: 2.28× → 0.92× (Loops=64
+// given: 1.26×). Ten seconds after the load, 64 given loops held 13 MB
+// more than the stdlib (0.2 MiB a loop, mostly their rings), against 81 MB
+// before.
+//
+// Not chosen, with the reason:
+//
+//   - Incremental buffer consumption (IOU_PBUF_RING_INC, Linux 6.12):
+//     receives pack into one buffer, so a buffer is written whole before
+//     the next is used and the resident memory is the provided count ×
+//     BufferSize, against the provided count × the pages one receive
+//     writes without it. At 64 loops the provided count is already at 16,
+//     whose first pages (64 KiB) are one incremental buffer; at 2 loops it
+//     would save at most the 2 MiB of 256 first pages. Measured earlier for
+//     speed, 0.94–1.07× (docs/bench.md, design experiments). Not worth a
+//     second receive path to keep tested.
+//   - A completion queue of 2× the submission queue instead of 4×: 1.25×
+//     instead of 1.26× the stdlib's peak at Loops=64 (four repetitions).
+//   - Loops started as connections need them: after a trim an idle loop
+//     holds about 150 KiB (its ring), while starting loops late would
+//     have to arm every listener's accept on them and rebalance the
+//     round-robin hand-off.
 package loop

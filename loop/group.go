@@ -3,7 +3,6 @@
 package loop
 
 import (
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -36,24 +35,39 @@ type Config = backend.Config
 // Defaults.
 const (
 	DefaultRingEntries = 1024
-	DefaultBuffers     = 256
+	DefaultBuffers     = 256 // the most a loop provides when Config.Buffers is zero
 	DefaultBufferSize  = 64 << 10
+
+	// FirstBuffers is how many buffers a loop provides at first when
+	// Config.Buffers is zero: it doubles them, up to DefaultBuffers, each
+	// time receives find none left (bufRing.grow).
+	FirstBuffers = 16
 )
 
+// withDefaults fills in the zero fields of c, except Buffers: zero there
+// means buffers provided by load, and the group is not shared with one
+// that asked for DefaultBuffers by name (which are all provided at once).
 func withDefaults(c Config) Config {
 	if c.Loops <= 0 {
-		c.Loops = runtime.GOMAXPROCS(0)
+		c.Loops = backend.DefaultLoops()
 	}
 	if c.RingEntries == 0 {
 		c.RingEntries = DefaultRingEntries
-	}
-	if c.Buffers == 0 {
-		c.Buffers = DefaultBuffers
 	}
 	if c.BufferSize <= 0 {
 		c.BufferSize = DefaultBufferSize
 	}
 	return c
+}
+
+// buffers returns how many provided buffers a loop of cfg has room for
+// and how many it provides at first: Config.Buffers, all provided, or by
+// default DefaultBuffers of which FirstBuffers are provided at first.
+func buffers(cfg Config) (entries uint16, provide int) {
+	if cfg.Buffers != 0 {
+		return cfg.Buffers, int(cfg.Buffers)
+	}
+	return DefaultBuffers, FirstBuffers
 }
 
 // Group is a set of loops, one per CPU by default, shared by every

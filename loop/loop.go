@@ -58,6 +58,10 @@ type Loop struct {
 	waitFn    func(uintptr) bool // wait's callback, made once: a closure per sleep allocates
 	spins     int                // yields since the loop last found work (idleSpins)
 	solo      *conn              // the only connection, whose reader receives (updateSolo)
+	recvs     int                // receives armed on the ring
+	trimming  bool               // receives are being cancelled so that the buffers' pages can go back (trim)
+	idleSet   bool               // a read deadline on evfd ends the next sleep after trimAfter (idle.go)
+	idleTakes uint64             // bufs.takes when it was set
 }
 
 // yieldAfter is how many receives one pass must deliver before the loop
@@ -161,7 +165,8 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 	if err = checkOps(ring); err != nil {
 		return nil, err
 	}
-	if l.bufs, err = newBufRing(ring.Fd(), cfg.Buffers, cfg.BufferSize, 1); err != nil {
+	entries, provide := buffers(cfg)
+	if l.bufs, err = newBufRing(ring.Fd(), entries, cfg.BufferSize, 1, provide); err != nil {
 		return nil, err
 	}
 	if l.wake, err = wake.New(wake.Eventfd); err != nil {
@@ -276,9 +281,12 @@ func (l *Loop) run() {
 			continue
 		}
 		l.stats.Sleeps.Add(1)
-		l.wait()
+		idle := l.wait()
 		l.cq.signalEventfd(false)
 		l.sig.Woke()
+		if idle {
+			l.idleTick()
+		}
 	}
 }
 
@@ -286,8 +294,11 @@ func (l *Loop) run() {
 // the ring signals when it posts a completion while the loop sleeps (the
 // signalling is switched off while it runs, see cqView.signalEventfd). No
 // thread is held while the loop sleeps. The eventfd's counter is never
-// read: every signal is a new edge for the edge-triggered netpoller.
-func (l *Loop) wait() { _ = l.evrc.Read(l.waitFn) }
+// read: every signal is a new edge for the edge-triggered netpoller. It
+// reports whether the wait ended on the idle deadline (idle.go) instead.
+func (l *Loop) wait() bool {
+	return errors.Is(l.evrc.Read(l.waitFn), os.ErrDeadlineExceeded)
+}
 
 func (l *Loop) submit() {
 	n := l.queued
@@ -329,8 +340,10 @@ func (l *Loop) reap() int {
 	}
 	if total > 0 {
 		l.stats.CQEs.Add(uint64(total))
+		l.bufs.grow()
 		l.bufs.commit()
 		l.feedStarved()
+		l.endTrim()
 	}
 	return total
 }
@@ -443,8 +456,12 @@ func (l *Loop) armRecv(c *conn) {
 	if !c.s.LoopReceives() {
 		return // a solo reader gives receiving back (ReqResume) when it is done
 	}
+	if l.trimming {
+		return // armed again once the trim has given the pages back (endTrim)
+	}
 	l.prepRecv(c.fd, c.ud(udRecv), c.drained)
 	c.recvArmed, c.recvCancelled = true, false
+	l.recvs++
 }
 
 func (l *Loop) cancelRecv(c *conn) {
@@ -532,6 +549,7 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 	if flags&cqeFBuffer != 0 {
 		bid := uint16(flags >> cqeBufShift)
 		l.bufs.take()
+		l.armIdle()
 		if c != nil && res > 0 {
 			l.stats.BytesIn.Add(uint64(res))
 			l.delivered++
@@ -547,12 +565,14 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 		return
 	}
 	c.recvArmed = false
+	l.recvs--
 	c.drained = res > 0 && flags&cqeFSockNonempty == 0
 	switch {
 	case res == 0:
 		c.s.DeliverEnd(io.EOF)
 	case res == -int32(unix.ENOBUFS):
 		l.stats.NoBufs.Add(1)
+		l.bufs.short = true
 		if !c.starved {
 			c.starved = true
 			l.starved = append(l.starved, c)
@@ -570,13 +590,13 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 }
 
 // feedStarved re-arms receives that ran out of buffers, no more at once
-// than there are buffers free, oldest first. It runs after completions
+// than the ring holds buffers, oldest first. It runs after completions
 // returned buffers, so it is driven by events, never by a timer or a spin.
 func (l *Loop) feedStarved() {
 	if len(l.starved) == 0 {
 		return
 	}
-	free := int(l.bufs.entries) - int(l.bufs.inUse.Load())
+	free := l.bufs.out
 	i := 0
 	for ; i < len(l.starved) && free > 0; i++ {
 		c := l.starved[i]
@@ -788,6 +808,7 @@ func (l *Loop) stop() { l.post(func() { l.stopping = true }) }
 // it takes back the eventfd read (which points at Go memory) and frees
 // the ring.
 func (l *Loop) shutdown() {
+	l.disarmIdle()
 	for _, c := range l.conns {
 		if c != nil && !c.dead {
 			// Unreachable when the group's reference count is right;

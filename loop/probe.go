@@ -27,7 +27,7 @@ func Probe() error {
 	if err := checkOps(ring); err != nil {
 		return err
 	}
-	bufs, err := newBufRing(ring.Fd(), 2, 64, 1)
+	bufs, err := newBufRing(ring.Fd(), 2, 64, 1, 2)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type Stats struct {
 	BytesIn       atomic.Uint64 // bytes received
 	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
 	NoBufs        atomic.Uint64 // receives that ran out of provided buffers
+	Trims         atomic.Uint64 // times the loop gave its buffers' pages back after going idle (trim)
 }
 
 // Stats returns a snapshot of the loop's counters.
@@ -49,6 +50,8 @@ func (l *Loop) Stats() backend.Stats {
 		WakesCoalesced: w.Coalesced,
 		BuffersInUse:   l.bufs.inUse.Load(),
 		Buffers:        int(l.bufs.entries),
+		BuffersOut:     int(l.bufs.provided.Load()),
+		Trims:          l.stats.Trims.Load(),
 		BytesIn:        l.stats.BytesIn.Load(),
 		RecvPauses:     l.stats.RecvPauses.Load(),
 		NoBufs:         l.stats.NoBufs.Load(),

@@ -8,6 +8,7 @@ package backend
 
 import (
 	"context"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -17,11 +18,30 @@ import (
 // Config is the shape of a group of loops. The zero value means each
 // backend's defaults; fields a backend has no use for are ignored.
 type Config struct {
-	Loops       int    // event loops; 0 means runtime.GOMAXPROCS(0)
+	Loops       int    // event loops; 0 means DefaultLoops
 	RingEntries uint32 // io_uring submission queue entries per ring
 	Buffers     uint16 // io_uring provided buffers per loop, a power of two
 	BufferSize  int    // bytes per provided buffer (io_uring) or read scratch buffer (poll)
 }
+
+// DefaultLoops is the number of loops of a group whose Config.Loops is
+// zero, for this process now: LoopsFor(runtime.GOMAXPROCS(0),
+// runtime.NumCPU()).
+func DefaultLoops() int { return LoopsFor(runtime.GOMAXPROCS(0), runtime.NumCPU()) }
+
+// LoopsFor is the default number of loops for gomaxprocs Ps on numCPU
+// CPUs (runtime.NumCPU: those this process may run on): one per P that
+// has a CPU of its own, min(gomaxprocs, numCPU), and at least one.
+//
+// A loop beyond the CPUs cannot run beside the others; it only splits
+// their connections into smaller batches, each with its own sleeps and
+// wake-ups, and each carries a ring and its buffers. GOMAXPROCS is above
+// the CPU count only when set so by hand (since Go 1.25 its default
+// follows the CPU limit of the process's cgroup, which NumCPU does not).
+// Measured on 2 CPUs with GOMAXPROCS=64 (net/http hello, wrk -c1000;
+// docs/bench.md, "Big machines"): 64 io_uring loops peaked at 2.2× the
+// stdlib's RSS, 2 loops at about 1.0×.
+func LoopsFor(gomaxprocs, numCPU int) int { return max(1, min(gomaxprocs, numCPU)) }
 
 // Group is a running set of event loops. It lives while it has users: a
 // caller of Acquire, a Listener or a connection.
@@ -105,7 +125,9 @@ type Stats struct {
 	WakesWritten   uint64 // wake fd writes by producers that found the loop asleep
 	WakesCoalesced uint64 // producer notifications that found it awake and wrote nothing
 	BuffersInUse   int64  // provided buffers held by completions not yet recycled
-	Buffers        int    // provided buffers in the ring
+	Buffers        int    // provided buffers the ring has room for (io_uring)
+	BuffersOut     int    // provided buffers the kernel holds now: the ring provides more as receives run out (io_uring)
+	Trims          uint64 // times the loop gave its receive buffers' pages back after going idle
 	BytesIn        uint64 // bytes received
 	RecvPauses     uint64 // receives paused at the high-water mark
 	NoBufs         uint64 // receives that ran out of provided buffers

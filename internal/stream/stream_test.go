@@ -40,7 +40,10 @@ func TestGrow(t *testing.T) {
 		wantCap int
 	}{
 		{"fits", 0, 0, 0},
-		{"small", 0, 100, smallBuf},
+		{"tiny", 0, 100, tinyBuf},
+		{"tiny, full", 0, tinyBuf, tinyBuf},
+		{"tiny to small", tinyBuf, 1, smallBuf},
+		{"small", 0, tinyBuf + 1, smallBuf},
 		{"small to large", smallBuf, 1, largeBuf},
 		{"large", 0, smallBuf + 1, largeBuf},
 		{"beyond large", 0, largeBuf + 1, largeBuf + 1},
