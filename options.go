@@ -139,13 +139,6 @@ func (d *Dialer) DialIP(ctx context.Context, network string, laddr, raddr netip.
 	return d.netDialer().DialIP(ctx, network, laddr, raddr)
 }
 
-// ListenPacket announces on a packet network as
-// net.ListenConfig.ListenPacket does: packet sockets are the net
-// package's, served by its netpoller and not by the loops.
-func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
-	return lc.netListenConfig().ListenPacket(ctx, network, address)
-}
-
 // MultipathTCP reports whether d dials with Multipath TCP where the
 // system supports it, as net.Dialer.MultipathTCP does.
 func (d *Dialer) MultipathTCP() bool { return d.netDialer().MultipathTCP() }

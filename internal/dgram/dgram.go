@@ -118,7 +118,6 @@ type Socket struct {
 	qbytes  int   // bytes queued, with overhead per datagram
 	rpaused bool  // the loop stopped receiving at the bounds
 	soErr   error // a socket error the loop's receive met, for the next read or write
-	rshut   bool  // CloseRead was called: once drained, reads return at once
 	rw      want  // a waiting reader's buffers, which Deliver fills
 	sq      []*Send
 	// wbcast is closed (and set to nil) when the write deadline changes
@@ -178,26 +177,28 @@ func expired(dl *atomic.Int64) bool {
 // its source into from, blocking until one arrives, the read deadline
 // passes or the socket is closed. n and oobn are the bytes copied; flags
 // has MSG_TRUNC if the datagram did not fit p and MSG_CTRUNC if its
-// control data did not fit oob. After ShutRead, once the queue is empty,
-// it returns at once with nothing (from is zeroed), as recvmsg(2) does.
-// Errors are ErrClosed, os.ErrDeadlineExceeded or a syscall.Errno.
+// control data did not fit oob. Errors are ErrClosed, os.ErrDeadlineExceeded or a syscall.Errno; n is
+// then -1 where net's read would have made its recvmsg(2) (which returns
+// -1) before failing, after waiting or with the socket's error, and 0
+// where it fails first (closed, or past the deadline, at the start).
 func (s *Socket) ReadMsg(p, oob []byte, from *sockaddr.Addr) (n, oobn, flags int, err error) {
 	if s.closed.Load() {
 		return 0, 0, 0, ErrClosed
 	}
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
+	failed := 0 // what n is on an error: -1 once the read has waited
 	for {
 		if s.closed.Load() {
-			return 0, 0, 0, ErrClosed
+			return failed, 0, 0, ErrClosed
 		}
 		if expired(&s.rdl) {
-			return 0, 0, 0, os.ErrDeadlineExceeded
+			return failed, 0, 0, os.ErrDeadlineExceeded
 		}
 		s.mu.Lock()
 		if err := s.takeErrLocked(); err != nil {
 			s.mu.Unlock()
-			return 0, 0, 0, err
+			return -1, 0, 0, err
 		}
 		if d := s.q.front(); d != nil {
 			bufs := [1][]byte{p}
@@ -209,11 +210,6 @@ func (s *Socket) ReadMsg(p, oob []byte, from *sockaddr.Addr) (n, oobn, flags int
 				s.request(ReqResume)
 			}
 			return n, oobn, flags, nil
-		}
-		if s.rshut {
-			s.mu.Unlock()
-			*from = sockaddr.Addr{}
-			return 0, 0, 0, nil
 		}
 		s.rw = want{active: true, p: p, oob: oob, from: from}
 		s.mu.Unlock()
@@ -229,6 +225,7 @@ func (s *Socket) ReadMsg(p, oob []byte, from *sockaddr.Addr) (n, oobn, flags int
 		if w.filled {
 			return w.n, w.oobn, w.flags, nil
 		}
+		failed = -1
 	}
 }
 
@@ -287,17 +284,18 @@ func (s *Socket) ReadBatch(max int, nonblock bool, take func(i int, d *Datagram)
 	}
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
+	failed := 0 // the count on an error, as ReadMsg's n
 	for {
 		if s.closed.Load() {
-			return 0, ErrClosed
+			return failed, ErrClosed
 		}
 		if expired(&s.rdl) {
-			return 0, os.ErrDeadlineExceeded
+			return failed, os.ErrDeadlineExceeded
 		}
 		s.mu.Lock()
 		if err := s.takeErrLocked(); err != nil {
 			s.mu.Unlock()
-			return 0, err
+			return -1, err
 		}
 		if s.q.len() > 0 {
 			i, resume := 0, false
@@ -313,7 +311,7 @@ func (s *Socket) ReadBatch(max int, nonblock bool, take func(i int, d *Datagram)
 		}
 		if nonblock {
 			s.mu.Unlock()
-			return 0, syscall.EAGAIN
+			return -1, syscall.EAGAIN
 		}
 		// Deliver queues for a batch reader, and pokes it.
 		s.rw = want{active: true}
@@ -324,6 +322,7 @@ func (s *Socket) ReadBatch(max int, nonblock bool, take func(i int, d *Datagram)
 		s.mu.Lock()
 		s.rw = want{}
 		s.mu.Unlock()
+		failed = -1
 	}
 }
 
@@ -345,23 +344,6 @@ func (s *Socket) popLocked() (resume bool) {
 		return true
 	}
 	return false
-}
-
-// ShutRead records a CloseRead: once the queued datagrams are read, reads
-// return at once with nothing, and the loop stops receiving when the
-// kernel reports the same (ReadShut).
-func (s *Socket) ShutRead() {
-	s.mu.Lock()
-	s.rshut = true
-	s.mu.Unlock()
-	poke(s.rwake)
-}
-
-// ReadShut reports whether ShutRead was called.
-func (s *Socket) ReadShut() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rshut
 }
 
 // wait blocks until ch is poked or the deadline dl passes (at once if it
