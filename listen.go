@@ -89,6 +89,9 @@ func packetBackend(cfg config) (*backend.Backend, error) {
 	if perr == nil {
 		return b, nil
 	}
+	if cause := outOfFDs(perr); cause != nil {
+		return nil, cause // the probe could not make its socket: nor could net
+	}
 	name := cfg.Backend
 	if name == "" {
 		name = os.Getenv(BackendEnv)

@@ -54,14 +54,12 @@ func init() {
 				return s
 			},
 		}
-		if name == "poll" {
-			lc := ringnet.ListenConfig{Backend: name}
-			d := ringnet.Dialer{Backend: name}
-			b.listenPacket = func(network, address string) (net.PacketConn, error) {
-				return lc.ListenPacket(context.Background(), network, address)
-			}
-			b.dialPacket = d.Dial
+		lc := ringnet.ListenConfig{Backend: name}
+		d := ringnet.Dialer{Backend: name}
+		b.listenPacket = func(network, address string) (net.PacketConn, error) {
+			return lc.ListenPacket(context.Background(), network, address)
 		}
+		b.dialPacket = d.Dial
 		allBackends = append(allBackends, b)
 	}
 }
