@@ -127,8 +127,10 @@ func (lc *ListenConfig) netListenConfig() *net.ListenConfig {
 	return nlc
 }
 
-// DialUDP connects to a UDP address as net.Dialer.DialUDP does: UDP is
-// the net package's, served by its netpoller and not by the loops.
+// DialUDP connects to a UDP address as net.Dialer.DialUDP does, and
+// returns net's own socket, served by its netpoller: its result type is
+// *net.UDPConn. Dial and DialContext with "udp" return a *UDPConn served
+// by the loops.
 func (d *Dialer) DialUDP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.UDPConn, error) {
 	return d.netDialer().DialUDP(ctx, network, laddr, raddr)
 }

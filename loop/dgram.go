@@ -63,11 +63,9 @@ type pconn struct {
 	gen  uint32
 	ctl  int // control data room per datagram
 
-	// The armed receive's msghdr: the kernel reads it at submission and,
-	// for a multishot receive, may again until the operation ends.
-	msg     unix.Msghdr
-	name    unix.RawSockaddrAny // single-shot receives: the source
-	control []byte              // single-shot receives: the control data
+	// The armed receive's msghdr: the kernel reads it at submission and
+	// may again until the operation ends.
+	msg unix.Msghdr
 
 	recvArmed, recvCancelled bool
 	starved                  bool
@@ -97,26 +95,8 @@ func (c *pconn) Kick(*dgram.Socket) {
 // SendDirect implements dgram.Kicker: writers send directly while the loop
 // sleeps (waking it would cost a system call anyway), and hand their
 // datagrams to it while it runs, to go out with others in its next
-// io_uring_enter.
-func (c *pconn) SendDirect() bool {
-	switch sendMode {
-	case sendAlwaysDirect:
-		return true
-	case sendAlwaysLoop:
-		return false
-	}
-	return c.l.sig.Sleeping()
-}
-
-// sendMode chooses who sends a datagram, for the benchmarks that compare
-// the choices (see the package doc for the numbers).
-var sendMode = sendDirectWhenAsleep
-
-const (
-	sendDirectWhenAsleep = iota
-	sendAlwaysDirect
-	sendAlwaysLoop
-)
+// io_uring_enter (see the package doc for the measurements).
+func (c *pconn) SendDirect() bool { return c.l.sig.Sleeping() }
 
 func (c *pconn) ud(op udOp) uint64 { return packUD(op, c.gen, c.slot) }
 
@@ -178,11 +158,6 @@ func (l *Loop) pconnAt(gen, slot uint32) *pconn {
 	return nil
 }
 
-// recvMultishot chooses multishot receives (the default) or single-shot
-// ones re-armed after each completion, for the benchmarks that compare
-// them (see the package doc for the numbers).
-var recvMultishot = true
-
 // armRecvMsg arms the socket's receive unless it is armed, paused,
 // starved of buffers or closing.
 func (l *Loop) armRecvMsg(c *pconn) {
@@ -193,20 +168,11 @@ func (l *Loop) armRecvMsg(c *pconn) {
 	if c.s.Options().Unix {
 		flags = unix.MSG_CMSG_CLOEXEC
 	}
-	if recvMultishot {
-		// The kernel lays each datagram out in the buffer as this says:
-		// room for a name and control data, no iovec.
-		c.msg = unix.Msghdr{Namelen: dgramNameLen}
-		c.msg.SetControllen(c.ctl)
-		l.prepRecvMsg(c.fd, unsafe.Pointer(&c.msg), flags, true, c.ud(udRecvMsg))
-	} else {
-		if c.control == nil {
-			c.control = make([]byte, c.ctl)
-		}
-		c.msg = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&c.name)), Namelen: dgramNameLen, Control: &c.control[0]}
-		c.msg.SetControllen(c.ctl)
-		l.prepRecvMsg(c.fd, unsafe.Pointer(&c.msg), flags, false, c.ud(udRecvMsg))
-	}
+	// The kernel lays each datagram out in its buffer as this says: room
+	// for a name and control data, no iovec.
+	c.msg = unix.Msghdr{Namelen: dgramNameLen}
+	c.msg.SetControllen(c.ctl)
+	l.prepRecvMsg(c.fd, unsafe.Pointer(&c.msg), flags, c.ud(udRecvMsg))
 	c.recvArmed, c.recvCancelled = true, false
 }
 
@@ -256,31 +222,20 @@ func (l *Loop) completeRecvMsg(c *pconn, res int32, flags uint32) {
 // deliverDatagram hands the datagram a receive put in buf (n bytes used)
 // to the socket.
 func (l *Loop) deliverDatagram(c *pconn, buf []byte, n int) {
-	var payload, ctl []byte
-	var from sockaddr.Addr
-	var mflags int
-	if recvMultishot {
-		// struct io_uring_recvmsg_out, then the name and the control
-		// data in the room the msghdr gave them, then the payload.
-		namelen := int(binary.NativeEndian.Uint32(buf[0:]))
-		ctllen := int(binary.NativeEndian.Uint32(buf[4:]))
-		payloadlen := int(binary.NativeEndian.Uint32(buf[8:]))
-		mflags = int(binary.NativeEndian.Uint32(buf[12:]))
-		at := recvmsgOutLen
-		from = sockaddr.Parse(buf[at : at+min(namelen, dgramNameLen)])
-		at += dgramNameLen
-		ctl = buf[at : at+min(ctllen, c.ctl)]
-		at += c.ctl
-		payload = buf[at:max(n, at)]
-		if payloadlen > len(payload) {
-			mflags |= unix.MSG_TRUNC // cut to the buffer: the kernel says it, in case
-		}
-	} else {
-		payload = buf[:n]
-		namelen := min(int(c.msg.Namelen), dgramNameLen)
-		from = sockaddr.Parse(unsafe.Slice((*byte)(unsafe.Pointer(&c.name)), dgramNameLen)[:namelen])
-		ctl = c.control[:min(int(c.msg.Controllen), len(c.control))]
-		mflags = int(c.msg.Flags)
+	// struct io_uring_recvmsg_out, then the name and the control data in
+	// the room the msghdr gave them, then the payload.
+	namelen := int(binary.NativeEndian.Uint32(buf[0:]))
+	ctllen := int(binary.NativeEndian.Uint32(buf[4:]))
+	payloadlen := int(binary.NativeEndian.Uint32(buf[8:]))
+	mflags := int(binary.NativeEndian.Uint32(buf[12:]))
+	at := recvmsgOutLen
+	from := sockaddr.Parse(buf[at : at+min(namelen, dgramNameLen)])
+	at += dgramNameLen
+	ctl := buf[at : at+min(ctllen, c.ctl)]
+	at += c.ctl
+	payload := buf[at:max(n, at)]
+	if payloadlen > len(payload) {
+		mflags |= unix.MSG_TRUNC // cut to the buffer (the kernel says so too)
 	}
 	l.stats.DatagramsIn.Add(1)
 	l.stats.BytesIn.Add(uint64(len(payload)))

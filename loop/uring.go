@@ -163,12 +163,12 @@ func (l *Loop) prepConnect(fd int, addr unsafe.Pointer, addrLen uint32, ud uint6
 	e.UserData = ud
 }
 
-// prepRecvMsg queues a receive of one datagram (or, multishot, of every
-// datagram until it is cancelled or runs out of buffers) into buffers the
-// kernel picks from the datagram buffer ring, as the msghdr at msg says;
-// msg must stay alive and unmoved until the operation's last completion.
-// flags are recvmsg(2)'s.
-func (l *Loop) prepRecvMsg(fd int, msg unsafe.Pointer, flags uint32, multishot bool, ud uint64) {
+// prepRecvMsg queues a multishot receive of every datagram, until it is
+// cancelled or runs out of buffers, into buffers the kernel picks from the
+// datagram buffer ring and lays out as the msghdr at msg says; msg must
+// stay alive and unmoved until the operation's last completion. flags are
+// recvmsg(2)'s.
+func (l *Loop) prepRecvMsg(fd int, msg unsafe.Pointer, flags uint32, ud uint64) {
 	e := l.sqe()
 	e.OpCode = opRecvMsg
 	e.Fd = int32(fd)
@@ -177,9 +177,7 @@ func (l *Loop) prepRecvMsg(fd int, msg unsafe.Pointer, flags uint32, multishot b
 	e.OpcodeFlags = flags
 	e.Flags = sqeBufferSelect
 	e.BufIG = dgramGroup
-	if multishot {
-		e.IoPrio = recvMultishotBit
-	}
+	e.IoPrio = recvMultishotBit
 	e.UserData = ud
 }
 

@@ -383,7 +383,6 @@ type Send struct {
 	n         int
 	err       error
 	state     int8 // under the socket's mu
-	async     bool // QueueWrites: nobody waits; Buf and OOB are the Send's own copies
 	abandoned atomic.Bool
 	done      chan struct{} // one token: the loop completed it
 }
@@ -446,10 +445,6 @@ func (s *Socket) WriteMsg(p, oob []byte, to *sockaddr.Addr) (n, oobn int, err er
 	if to != nil {
 		r.to = *to
 	}
-	if QueueWrites {
-		buf := append(append(getBuf(len(p)+len(oob)), p...), oob...)
-		r.Buf, r.OOB, r.async = buf[:len(p)], buf[len(p):], true
-	}
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -458,23 +453,12 @@ func (s *Socket) WriteMsg(p, oob []byte, to *sockaddr.Addr) (n, oobn int, err er
 	}
 	r.state = sendQueued
 	s.sq = append(s.sq, r)
-	if r.async {
-		s.mu.Unlock()
-		s.request(ReqSend)
-		return len(p), len(oob), nil
-	}
 	s.wwaiting++
 	bc := s.bcastLocked()
 	s.mu.Unlock()
 	s.request(ReqSend)
 	return s.awaitSend(r, bc)
 }
-
-// QueueWrites, set by benchmarks only, makes a write that the loop
-// carries return once its datagram is copied and queued, instead of once
-// it is sent: the design that waiting was measured against (the loop
-// package doc has the numbers). Its error goes to a later read or write.
-var QueueWrites bool
 
 func putSend(r *Send) {
 	r.Buf, r.OOB, r.to, r.hasTo, r.n, r.err = nil, nil, sockaddr.Addr{}, false, 0, nil
@@ -606,16 +590,6 @@ func (s *Socket) TakeSends(dst []*Send) []*Send {
 // not touch r afterwards.
 func (s *Socket) Complete(r *Send, n int, err error) {
 	s.mu.Lock()
-	if r.async {
-		if err != nil && err != ErrClosed {
-			s.soErr = err
-		}
-		s.mu.Unlock()
-		putBuf(r.Buf[:0:cap(r.Buf)])
-		r.async = false
-		putSend(r)
-		return
-	}
 	r.state = sendDone
 	r.n, r.err = n, err
 	s.mu.Unlock()
