@@ -131,19 +131,27 @@ func (l *Loop) recvPackets(c *pconn) {
 		return // paused: the reader asks to resume (ReqResume) when it has drained the queue
 	}
 	unixSock := c.s.Options().Unix
+	failed := false
 	for i := 0; i < readBudget; i++ {
 		n, err := l.pio.recv(c.fd, unixSock)
 		switch err {
 		case nil:
+			failed = false
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
 			return
 		default:
 			// A socket error (ECONNREFUSED from an ICMP message on a
-			// connected socket...): the reader or writer learns of it;
-			// what follows it in the socket is read on.
+			// connected socket...): the reader or writer learns of it,
+			// and what follows it in the socket is read on (no new edge
+			// would announce it). An error twice in a row may persist:
+			// reading resumes when the user takes it (ReqResume).
 			c.s.DeliverErr(toErrno(err))
+			if failed {
+				return
+			}
+			failed = true
 			continue
 		}
 		for k := range n {

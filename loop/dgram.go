@@ -69,6 +69,7 @@ type pconn struct {
 
 	recvArmed, recvCancelled bool
 	starved                  bool
+	failed                   bool      // the last receive ended with a socket error
 	sends                    []*sendOp // in flight
 	closing, dead            bool
 }
@@ -199,6 +200,8 @@ func (l *Loop) completeRecvMsg(c *pconn, res int32, flags uint32) {
 		return
 	}
 	c.recvArmed = false
+	failed := c.failed
+	c.failed = false
 	switch {
 	case res >= 0, res == -int32(unix.ECANCELED), res == -int32(unix.EINTR), res == -int32(unix.EAGAIN):
 	case res == -int32(unix.ENOBUFS):
@@ -209,11 +212,16 @@ func (l *Loop) completeRecvMsg(c *pconn, res int32, flags uint32) {
 		}
 	default:
 		// A socket error (ECONNREFUSED after an ICMP message...): the
-		// next read or write reports it.
+		// next read or write reports it. An error twice in a row may
+		// persist: receiving resumes when the user takes it (ReqResume).
 		c.s.DeliverErr(syscall.Errno(-res))
+		c.failed = true
 	}
 	if c.closing {
 		l.progressClosePacket(c)
+		return
+	}
+	if c.failed && failed {
 		return
 	}
 	l.armRecvMsg(c)
@@ -237,6 +245,7 @@ func (l *Loop) deliverDatagram(c *pconn, buf []byte, n int) {
 	if payloadlen > len(payload) {
 		mflags |= unix.MSG_TRUNC // cut to the buffer (the kernel says so too)
 	}
+	c.failed = false // an error before this one does not persist
 	l.stats.DatagramsIn.Add(1)
 	l.stats.BytesIn.Add(uint64(len(payload)))
 	l.delivered++

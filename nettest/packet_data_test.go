@@ -310,6 +310,41 @@ func TestPacketICMPErrors(t *testing.T) {
 	})
 }
 
+// TestPacketErrorThenData has a connected socket meet an ICMP error for a
+// port nobody listens on, then the port's new owner answer: the writes,
+// the read that finds nothing and the read of the answer go as with net
+// (the loop receives on after the error).
+func TestPacketErrorThenData(t *testing.T) {
+	guard(t, 60*time.Second)
+	run := func(t *testing.T, b *backend) []string {
+		hold := udpPeerT(t, "udp4")
+		port := hold.LocalAddr().String()
+		hold.Close()
+		c := dialPacketT(t, b, "udp4", port)
+		var out []string
+		for range 2 {
+			out = append(out, fmt.Sprint(errChain(write1(c))))
+			time.Sleep(50 * time.Millisecond)
+		}
+		out = append(out, describe("%v", errChain(read1(c))))
+		owner, err := net.ListenPacket("udp4", port)
+		require.NoError(t, err)
+		defer owner.Close()
+		_, err = owner.WriteTo([]byte("hello"), c.LocalAddr())
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+		buf := make([]byte, 10)
+		n, err := c.Read(buf)
+		out = append(out, fmt.Sprintf("%q %v", buf[:n], err))
+		return out
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		want := run(t, stdlibBackend)
+		t.Logf("stdlib: %q", want)
+		assert.Equal(t, want, run(t, b))
+	})
+}
+
 func write1(c net.Conn) error { _, err := c.Write([]byte("x")); return err }
 
 func read1(c net.Conn) error {

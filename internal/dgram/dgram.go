@@ -51,7 +51,7 @@ import (
 // many requests between two loop iterations cost one queue entry.
 const (
 	ReqSend   uint32 = 1 << iota // sends wait for the loop (TakeSends)
-	ReqResume                    // the reader drained the queue: receive again
+	ReqResume                    // the reader drained the queue, or took the socket's error: receive again
 	ReqCancel                    // a writer gave up on a send the loop holds (Send.Abandoned)
 	ReqClose                     // Close: stop receiving, finish the sends, close the fd (CloseFD)
 )
@@ -198,6 +198,7 @@ func (s *Socket) ReadMsg(p, oob []byte, from *sockaddr.Addr) (n, oobn, flags int
 		s.mu.Lock()
 		if err := s.takeErrLocked(); err != nil {
 			s.mu.Unlock()
+			s.request(ReqResume)
 			return -1, 0, 0, err
 		}
 		if d := s.q.front(); d != nil {
@@ -295,6 +296,7 @@ func (s *Socket) ReadBatch(max int, nonblock bool, take func(i int, d *Datagram)
 		s.mu.Lock()
 		if err := s.takeErrLocked(); err != nil {
 			s.mu.Unlock()
+			s.request(ReqResume)
 			return -1, err
 		}
 		if s.q.len() > 0 {
@@ -327,6 +329,9 @@ func (s *Socket) ReadBatch(max int, nonblock bool, take func(i int, d *Datagram)
 }
 
 // takeErrLocked returns and clears the socket error the loop met, if any.
+// The caller then asks the loop to resume (ReqResume): a loop whose
+// receive met errors twice in a row stops receiving until the user has
+// taken the error, so that one that persists cannot make it spin.
 func (s *Socket) takeErrLocked() error {
 	err := s.soErr
 	s.soErr = nil
@@ -424,6 +429,7 @@ func (s *Socket) WriteMsg(p, oob []byte, to *sockaddr.Addr) (n, oobn int, err er
 	err = s.takeErrLocked()
 	s.mu.Unlock()
 	if err != nil {
+		s.request(ReqResume)
 		return 0, 0, err
 	}
 	if s.kick.SendDirect() {
