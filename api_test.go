@@ -38,6 +38,8 @@ func TestAPIMirrorsNet(t *testing.T) {
 		// address-taking calls (no descriptor passing).
 		{"Conn as a Unix connection", reflect.TypeFor[*net.UnixConn](), reflect.TypeFor[*Conn](),
 			[]string{"ReadFrom", "WriteTo", "ReadFromUnix", "WriteToUnix", "ReadMsgUnix", "WriteMsgUnix"}},
+		{"UDPConn", reflect.TypeFor[*net.UDPConn](), reflect.TypeFor[*UDPConn](), nil},
+		{"UnixConn as a Unix datagram socket", reflect.TypeFor[*net.UnixConn](), reflect.TypeFor[*UnixConn](), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +80,13 @@ var (
 	_ func(*os.File) (net.Listener, error)                    = FileListener
 	_ func(*os.File) (net.Conn, error)                        = FileConn
 	_ func(context.Context, string, string) (net.Conn, error) = DialContext // a zero Dialer's
+
+	_ func(string, string) (net.PacketConn, error) = ListenPacket
+	// ListenUDP, DialUDP and ListenUnixgram take net's arguments and
+	// return ringnet's types, as the net functions return net's.
+	_ func(string, *net.UDPAddr) (*UDPConn, error)               = ListenUDP
+	_ func(string, *net.UDPAddr, *net.UDPAddr) (*UDPConn, error) = DialUDP
+	_ func(string, *net.UnixAddr) (*UnixConn, error)             = ListenUnixgram
 )
 
 func contains(list []string, s string) bool {

@@ -386,47 +386,16 @@ func isErrno(err error) bool {
 	return ok
 }
 
-// rawPollSlice bounds each poll(2) of a raw Read or Write: the fd stays
-// locked open while it waits, so Close waits for the slice to end.
-const rawPollSlice = 10 * time.Millisecond
+// expired reports whether the deadline t is set and has passed.
+func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
 
 func (r rawConn) wait(op string, events int16, deadline func() time.Time, f func(fd uintptr) bool) error {
 	if r.c.s.Closed() {
 		// Closed before the deadline, as net's raw calls check.
 		return r.c.opErr(op, stream.ErrClosed)
 	}
-	for {
-		// As net does, a passed deadline fails the call before f runs
-		// and ends the wait after it.
-		wait := rawPollSlice
-		if dl := deadline(); !dl.IsZero() {
-			left := time.Until(dl)
-			if left <= 0 {
-				return r.c.opErr(op, os.ErrDeadlineExceeded)
-			}
-			wait = min(wait, left)
-		}
-		done := false
-		err := r.c.s.WithFD(func(fd int) error {
-			if f(uintptr(fd)) {
-				done = true
-				return nil
-			}
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
-			_, err := unix.Poll(pfd, int((wait+time.Millisecond-1)/time.Millisecond))
-			if err == unix.EINTR {
-				err = nil
-			}
-			return err
-		})
-		if err != nil {
-			if errno, ok := err.(syscall.Errno); ok {
-				err = os.NewSyscallError("poll", errno)
-			}
-			return r.c.opErr(op, err)
-		}
-		if done {
-			return nil
-		}
+	if err := pollRaw(r.c.s.WithFD, events, deadline, f); err != nil {
+		return r.c.opErr(op, err)
 	}
+	return nil
 }

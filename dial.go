@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -488,19 +487,6 @@ func ipSockaddr(family int, ip net.IP, port int, zone string) (syscall.Sockaddr,
 	sa := &syscall.SockaddrInet6{Port: port, ZoneId: zoneIndex(zone)}
 	copy(sa.Addr[:], ip6)
 	return sa, nil
-}
-
-// zoneIndex is the interface index an IPv6 zone names (an interface name
-// or a number).
-func zoneIndex(zone string) uint32 {
-	if zone == "" {
-		return 0
-	}
-	if ifi, err := net.InterfaceByName(zone); err == nil {
-		return uint32(ifi.Index)
-	}
-	n, _ := strconv.Atoi(zone)
-	return uint32(n)
 }
 
 // socketRaw is the syscall.RawConn handed to Control hooks: the socket is

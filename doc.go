@@ -17,6 +17,14 @@
 // (package wake). Where io_uring cannot run, readiness loops (package
 // fallback: epoll or kqueue) serve the same API; Backend says which does.
 //
+// Datagram sockets go through the same loops: ListenPacket, ListenUDP,
+// DialUDP, ListenUnixgram, ListenConfig.ListenPacket and Dialer.Dial for
+// "udp", "udp4", "udp6" and "unixgram" return a *UDPConn or a *UnixConn,
+// with the methods and errors of *net.UDPConn and *net.UnixConn. Each
+// socket keeps a multishot receive armed on its loop's ring (recvmmsg(2)
+// batches on poll), whose datagrams wait for ReadFrom in a bounded queue;
+// a write returns once its datagram is sent, as net's does.
+//
 // Conn behaves as *net.TCPConn does: Read returns a bare io.EOF at the end
 // of the stream and every other error as a *net.OpError; deadlines apply
 // to Reads and Writes already blocked and time out with an error that

@@ -132,8 +132,10 @@ func (lc *ListenConfig) netListenConfig() *net.ListenConfig {
 	return nlc
 }
 
-// DialUDP connects to a UDP address as net.Dialer.DialUDP does: UDP is
-// the net package's, served by its netpoller and not by the loops.
+// DialUDP connects to a UDP address as net.Dialer.DialUDP does, and
+// returns net's own socket, served by its netpoller: its result type is
+// *net.UDPConn. Dial and DialContext with "udp" return a *UDPConn served
+// by the loops.
 func (d *Dialer) DialUDP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.UDPConn, error) {
 	return d.netDialer().DialUDP(ctx, network, laddr, raddr)
 }
@@ -142,13 +144,6 @@ func (d *Dialer) DialUDP(ctx context.Context, network string, laddr, raddr netip
 // are the net package's, served by its netpoller and not by the loops.
 func (d *Dialer) DialIP(ctx context.Context, network string, laddr, raddr netip.Addr) (*net.IPConn, error) {
 	return d.netDialer().DialIP(ctx, network, laddr, raddr)
-}
-
-// ListenPacket announces on a packet network as
-// net.ListenConfig.ListenPacket does: packet sockets are the net
-// package's, served by its netpoller and not by the loops.
-func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
-	return lc.netListenConfig().ListenPacket(ctx, network, address)
 }
 
 // MultipathTCP reports whether d dials with Multipath TCP where the

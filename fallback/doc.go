@@ -70,6 +70,34 @@
 // shutdown(SHUT_RD) returns at once, with the bytes a TCP peer sent since
 // or 0, so edges that keep coming cost the loop nothing.
 //
+// # Datagrams
+//
+// A datagram socket (UDP, Unix datagram; AdoptPacket) is registered
+// edge-triggered like a connection. On readable the loop receives batches
+// with recvmmsg(2) (eight datagrams at most per call, into scratch buffers
+// of max(BufferSize, 65,535) bytes each, with a name and 1,280 bytes of
+// control data, allocated for the loop's first datagram socket: 538 KiB by
+// default) until the socket is empty, the socket's queue
+// (internal/dgram) passes its bounds — then it stops reading, and reads
+// again when the reader drains the queue (ReqResume) — or the per-turn
+// budget is spent. A receive error (ECONNREFUSED after an ICMP message on
+// a connected socket) goes to the next read or write, and the loop reads
+// on. Writes are sent by their writers, one non-blocking sendmsg(2) each,
+// as the standard library sends them; a datagram that meets a full socket
+// is handed to the loop and its writer waits, and the loop sends those
+// with sendmmsg(2) at once (the edge announcing room may have passed) and
+// again at each writable edge, completing each writer with its own
+// outcome. Darwin has no recvmmsg and the BSDs' is left unused: there the
+// loop makes one recvmsg(2) or sendmsg(2) per datagram (cross-compiled and
+// vetted only, as the rest of the kqueue code).
+//
+// A full Unix datagram peer of an unconnected socket wakes a waiting
+// writer each time its failed send frees memory: net's writer spins there,
+// and so does this loop, retrying at each such edge (0.15–0.4 s and
+// 0.33 s of CPU per 0.5 s blocked on this machine, 2026-12-08; the
+// io_uring loop, whose send the kernel parks, 0.2 ms). A connected socket
+// (Dial) waits quietly on all three (TestPacketFullSocket checks).
+//
 // # How the loop waits, and why (measured)
 //
 // Producers (user goroutines that Close, resume a paused reader, queue

@@ -42,14 +42,18 @@ type Loop struct {
 	rc    syscall.RawConn // pf's raw conn
 	done  chan struct{}   // closed when the goroutine has exited
 
-	inbox inbox.Inbox[*conn] // conns with pending stream requests, and work posted by other goroutines
+	inbox  inbox.Inbox[*conn]  // conns with pending stream requests, and work posted by other goroutines
+	pinbox inbox.Inbox[*pconn] // datagram sockets with pending requests
 
 	stats stats
 
+	cfg Config
+
 	// loop goroutine only
-	buf      []byte  // read scratch buffer
-	ents     []entry // by fd
-	nready   int     // events collected by the netpoller callback
+	buf      []byte    // read scratch buffer
+	pio      *packetIO // datagram I/O, made for the loop's first datagram socket
+	ents     []entry   // by fd
+	nready   int       // events collected by the netpoller callback
 	waitFn   func(uintptr) bool
 	rerun    []rerun
 	stopping bool
@@ -59,6 +63,7 @@ type Loop struct {
 // entry is what the loop knows about one fd registered in its poller.
 type entry struct {
 	c    *conn
+	p    *pconn // a datagram socket
 	ln   *Listener
 	dial *dialOp // a connect in progress
 }
@@ -66,6 +71,7 @@ type entry struct {
 // rerun is a socket whose turn ended on a budget.
 type rerun struct {
 	c  *conn
+	p  *pconn
 	ln *Listener
 }
 
@@ -101,7 +107,7 @@ func (c *conn) Kick(*stream.Stream) {
 func (c *conn) SendDirect() bool { return true }
 
 func newLoop(id int, g *Group, cfg Config, mode int) (l *Loop, err error) {
-	l = &Loop{id: id, group: g, mode: mode, done: make(chan struct{}), buf: make([]byte, cfg.BufferSize)}
+	l = &Loop{id: id, group: g, mode: mode, cfg: cfg, done: make(chan struct{}), buf: make([]byte, cfg.BufferSize)}
 	built := l // the error returns below set l to nil before this runs
 	defer func() {
 		if err != nil {
@@ -186,13 +192,13 @@ func (l *Loop) run() {
 			return
 		}
 		var n int
-		if len(l.rerun) > 0 || l.inbox.Pending() {
+		if len(l.rerun) > 0 || l.pending() {
 			// More to do: collect what is ready without sleeping, so that
 			// the work queued meanwhile does not starve other sockets.
 			n = l.pollNow()
 		} else {
 			l.sig.PrepareSleep()
-			if l.inbox.Pending() {
+			if l.pending() {
 				l.sig.CancelSleep()
 				continue
 			}
@@ -257,7 +263,13 @@ func (l *Loop) collect(uintptr) bool {
 	return false
 }
 
-func (l *Loop) drainPosted() { l.inbox.Drain(l.service) }
+func (l *Loop) drainPosted() {
+	l.inbox.Drain(l.service)
+	l.pinbox.Drain(l.servicePacket)
+}
+
+// pending reports whether user goroutines posted work for the loop.
+func (l *Loop) pending() bool { return l.inbox.Pending() || l.pinbox.Pending() }
 
 // dispatch acts on one event of the poller.
 func (l *Loop) dispatch(fd int, ev uint32) {
@@ -273,6 +285,8 @@ func (l *Loop) dispatch(fd int, ev uint32) {
 	switch e := l.ents[fd]; {
 	case e.c != nil:
 		l.connEvent(e.c, ev)
+	case e.p != nil:
+		l.packetEvent(e.p, ev)
 	case e.ln != nil:
 		l.accept(e.ln)
 	case e.dial != nil:
@@ -296,6 +310,11 @@ func (l *Loop) runRerun() {
 				l.recv(r.c)
 				l.send(r.c)
 				l.progressClose(r.c)
+			}
+		case r.p != nil:
+			r.p.rerun = false
+			if !r.p.dead {
+				l.recvPackets(r.p)
 			}
 		case r.ln != nil:
 			r.ln.rerun = false
@@ -684,6 +703,9 @@ func (l *Loop) shutdown() {
 			// close what is left rather than leak it.
 			c.closing, c.aborting = true, true
 			l.progressClose(c)
+		}
+		if p := e.p; p != nil && !p.dead {
+			l.closePacket(p)
 		}
 	}
 	l.release()

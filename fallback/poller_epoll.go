@@ -8,6 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ctlName names the call that registers a descriptor, for its errors.
+const ctlName = "epoll_ctl"
+
 const pollName = "epoll_wait"
 
 // Readiness bits of one event, the same on every poller.

@@ -8,6 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ctlName names the call that registers a descriptor, for its errors.
+const ctlName = "kevent"
+
 const pollName = "kevent"
 
 // Readiness bits of one event, the same on every poller.

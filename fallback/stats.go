@@ -12,7 +12,7 @@ import (
 // atomic adds; they may be read at any time.
 type stats struct {
 	Loop          int
-	Conns         atomic.Int64  // connections owned now
+	Conns         atomic.Int64  // connections and datagram sockets owned now
 	Accepts       atomic.Uint64 // connections this loop accepted, before they are spread over the loops
 	AcceptErrors  atomic.Uint64 // accepts that failed (EMFILE...)
 	Connects      atomic.Uint64 // connects that waited for writable readiness
@@ -22,6 +22,8 @@ type stats struct {
 	BytesIn       atomic.Uint64 // bytes received
 	SoloHandoffs  atomic.Uint64 // times a connection's receiving went to its reader (stream.StartSolo)
 	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
+	DatagramsIn   atomic.Uint64 // datagrams received
+	DatagramsOut  atomic.Uint64 // datagrams the loop sent (after a writer found the socket full)
 }
 
 // Stats returns a snapshot of the loop's counters.
@@ -42,5 +44,7 @@ func (l *Loop) Stats() backend.Stats {
 		BytesIn:        l.stats.BytesIn.Load(),
 		SoloHandoffs:   l.stats.SoloHandoffs.Load(),
 		RecvPauses:     l.stats.RecvPauses.Load(),
+		DatagramsIn:    l.stats.DatagramsIn.Load(),
+		DatagramsOut:   l.stats.DatagramsOut.Load(),
 	}
 }

@@ -20,3 +20,10 @@ func sendmsg(fd int, b []byte) (int, error) {
 }
 
 func setNoSigpipe(int) {}
+
+// Datagram flags: descriptors received close-on-exec, sends that raise no
+// SIGPIPE.
+const (
+	msgCmsgCloexec = unix.MSG_CMSG_CLOEXEC
+	sendNoSignal   = unix.MSG_NOSIGNAL
+)

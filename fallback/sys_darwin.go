@@ -38,3 +38,10 @@ func sendmsg(fd int, b []byte) (int, error) {
 func setNoSigpipe(fd int) {
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_NOSIGPIPE, 1)
 }
+
+// Datagram flags: darwin has no MSG_CMSG_CLOEXEC (descriptors received are
+// marked close-on-exec afterwards) and sends rely on SO_NOSIGPIPE.
+const (
+	msgCmsgCloexec = 0
+	sendNoSignal   = 0
+)

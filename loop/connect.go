@@ -4,13 +4,13 @@ package loop
 
 import (
 	"context"
-	"encoding/binary"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringnet/ringnet/internal/backend"
+	"github.com/ringnet/ringnet/internal/sockaddr"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
@@ -47,43 +47,9 @@ func (g *Group) Connect(ctx context.Context, fd int, sa syscall.Sockaddr) (*stre
 
 // setAddr writes sa in the kernel's layout.
 func (op *connectOp) setAddr(sa syscall.Sockaddr) error {
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(&op.addr)), unix.SizeofSockaddrAny)
-	switch sa := sa.(type) {
-	case *syscall.SockaddrInet4:
-		binary.NativeEndian.PutUint16(raw[0:], unix.AF_INET)
-		binary.BigEndian.PutUint16(raw[2:], uint16(sa.Port))
-		copy(raw[4:8], sa.Addr[:])
-		op.addrLen = unix.SizeofSockaddrInet4
-	case *syscall.SockaddrInet6:
-		binary.NativeEndian.PutUint16(raw[0:], unix.AF_INET6)
-		binary.BigEndian.PutUint16(raw[2:], uint16(sa.Port))
-		copy(raw[8:24], sa.Addr[:])
-		binary.NativeEndian.PutUint32(raw[24:], sa.ZoneId)
-		op.addrLen = unix.SizeofSockaddrInet6
-	case *syscall.SockaddrUnix:
-		// As the syscall package lays it out: a path name with its
-		// trailing NUL (so at most 107 bytes), an abstract one ("@..."
-		// or a leading NUL) without, so it may fill all 108.
-		name := sa.Name
-		path := raw[2:unix.SizeofSockaddrUnix]
-		n := len(name)
-		if n > len(path) || n == len(path) && name[0] != '@' {
-			return syscall.EINVAL
-		}
-		binary.NativeEndian.PutUint16(raw[0:], unix.AF_UNIX)
-		copy(path, name) // op is new: the byte after name is the NUL
-		op.addrLen = 2
-		if n > 0 {
-			op.addrLen += uint32(n) + 1
-		}
-		if path[0] == '@' || path[0] == 0 && op.addrLen > 3 {
-			path[0] = 0
-			op.addrLen--
-		}
-	default:
-		return syscall.EAFNOSUPPORT
-	}
-	return nil
+	n, err := sockaddr.PutSockaddr(sa, &op.addr)
+	op.addrLen = n
+	return err
 }
 
 func (l *Loop) startConnect(op *connectOp) {

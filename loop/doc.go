@@ -4,10 +4,14 @@
 //
 // What it owns: the rings (set up through github.com/godzie44/go-uring,
 // whose SQ/CQ code it uses; ops that library lacks — multishot accept,
-// receive with buffer select, the buffer ring registration — are
-// filled into its exported SQEntry or registered with io_uring_register(2)
-// directly), the sockets it was handed (it alone closes them), and the
-// completion side of every operation. What it must never touch: a user
+// receive with buffer select, multishot RECVMSG with buffer select,
+// SENDMSG from a msghdr the loop keeps, the buffer ring registration — are
+// filled into its exported SQEntry (uring.go) or registered with
+// io_uring_register(2) directly: go-uring's constructors allocate per
+// operation, its opcode list stops near 5.15, and it has no operation for
+// RECVMSG or SENDMSG, nor IORING_RECV_MULTISHOT), the sockets it was
+// handed (it alone closes them), and the completion side of every
+// operation. What it must never touch: a user
 // goroutine's blocking, deadlines or buffers — those live in
 // internal/stream, which the loop feeds through Deliver*/Send* calls — and
 // the public API, which lives in the root package.
@@ -77,6 +81,80 @@
 // user_data carries an op code, a 24-bit generation and a slot index,
 // never a Go pointer: completions that arrive after a slot was reused are
 // recognised and dropped (their buffers still go back to the ring).
+//
+// # Datagrams
+//
+// A datagram socket (UDP, Unix datagram; AdoptPacket) keeps one
+// IORING_OP_RECVMSG armed with IORING_RECV_MULTISHOT and buffer selection
+// from the loop's datagram buffer ring (buffer group 2, registered when
+// the loop gets its first datagram socket; Config.Buffers buffers of
+// max(BufferSize, 65,535) payload bytes plus a name and 1,280 bytes of
+// control data, in whole pages: 68 KiB by default). Each completion's
+// buffer holds a struct io_uring_recvmsg_out, the source address and the
+// control data in the room the msghdr gave them, then the payload; a
+// payloadlen larger than what fit is MSG_TRUNC. The datagram is copied
+// into the socket's queue (internal/dgram), or straight into a waiting
+// reader's buffers, and the buffer goes back to the ring at once. The
+// msghdr given at submission lives in the socket's pconn, which the loop's
+// table keeps reachable (Go's collector never moves heap objects) until
+// the operation's last completion. The receive is cancelled when the
+// queue passes its bounds (the kernel's socket buffer, and its drops, take
+// over until the reader drains the queue) and on close; one that runs the
+// ring dry (ENOBUFS) ends and is re-armed as completions return buffers.
+// A socket error (ECONNREFUSED after an ICMP message on a connected
+// socket) ends it too: the next read or write reports the error, and it
+// is re-armed.
+//
+// A write waits for its own datagram's outcome, as net's does: while the
+// loop sleeps, the writer sends with one non-blocking sendmsg(2) itself;
+// while it runs, or when the socket is full, the datagram becomes an
+// IORING_OP_SENDMSG (its msghdr, iovec and address in a sendOp the loop
+// keeps until the completion; the payload is the writer's, which waits),
+// the sends of every socket going out in one io_uring_enter. A full
+// socket parks the SENDMSG in the kernel (no MSG_DONTWAIT), so the loop
+// never retries or spins; a writer that gives up (deadline, close) has it
+// cancelled with ASYNC_CANCEL, and keeps its outcome if it went out first.
+//
+// A kernel without multishot RECVMSG (before 6.0; ProbePackets tries one
+// once per process) leaves datagram sockets to the poll loops (package
+// fallback), which the root package picks for them; streams stay on the
+// ring.
+//
+// Measured (2026-12-08, this machine: 2 CPUs, noisy; a one-goroutine echo
+// server, 1 or 64 standard library peers each with one datagram in
+// flight; medians of 8–12 runs, ±5–78 %; the design variants were
+// switches, since removed, in commit ed41359:
+// go test -run '^$' -bench UDPEchoDesign -benchtime 30000x -count 10
+// ./loop, benchstat -col /design):
+//
+//	µs per round trip   stdlib  multishot  single-shot  always   always    queued
+//	                                                      direct   the loop  (no wait)
+//	64 B, 1 peer         7.4     28.1       13.7         20.7     18.7      30.1
+//	64 B, 64 peers       9.5      8.3       16.7         12.3     12.5       9.4
+//	1200 B, 1 peer      15.9     18.8       12.4         26.1     22.0      29.0
+//	1200 B, 64 peers     7.3      8.2       10.6          8.5     11.5       8.2
+//
+// Two earlier runs agree: single-shot receives (re-armed after each
+// completion, as streams' are) are 29–84 % slower than multishot with 64
+// peers and 32–50 % faster with one (where multishot's completions run as
+// task work on the thread that armed it, usually asleep, as streams found);
+// multishot stays, for the many-peer load datagram servers are for, and a
+// lone peer's round trip costs two to four times the standard library's. Who
+// sends: the writer always (sendmsg(2) each), the loop always (a wake-up
+// and a completion each: the slowest), or the writer only while the loop
+// sleeps (the default) measured within noise of each other in time, the
+// default batching when the loop is awake. Queueing writes without waiting
+// for their outcome (the stream's design) measured no faster, and would
+// give up net's errors (EMSGSIZE, EACCES, ECONNREFUSED belong to the
+// write that met them), so writes wait. In system calls (perf stat -e
+// 'syscalls:sys_enter_*' over 100,000 round trips of BenchmarkUDPEcho,
+// 64 B, 64 peers, the peers' own included, 2026-12-08): the standard
+// library 5.4 per round trip, io_uring 4.4 (the server's: 0.98 sendmsg,
+// 0.02 io_uring_enter; about 2 for net's recvfrom and sendto), poll 4.9.
+// Queued writes made 0.04 io_uring_enter per datagram (the same count
+// over BenchmarkUDPEchoDesign's 64-peer run): a goal of 0.3 system calls
+// per datagram is out of reach for a single writer that waits for each
+// of its datagrams, and within reach only of writers that do not.
 //
 // # How the loop waits, and why (measured)
 //

@@ -26,6 +26,7 @@ var Backend = backend.Backend{
 		}
 		return out
 	},
+	ProbePackets: ProbePackets,
 }
 
 // Config sets the shape of a Group (the completion queue has 4× the

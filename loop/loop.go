@@ -14,6 +14,7 @@ import (
 	"github.com/godzie44/go-uring/uring"
 	"golang.org/x/sys/unix"
 
+	"github.com/ringnet/ringnet/internal/dgram"
 	"github.com/ringnet/ringnet/internal/inbox"
 	"github.com/ringnet/ringnet/internal/stream"
 	"github.com/ringnet/ringnet/wake"
@@ -37,9 +38,12 @@ type Loop struct {
 	evrc  syscall.RawConn // evfd's raw conn
 	done  chan struct{}   // closed when the goroutine has exited
 
-	inbox inbox.Inbox[*conn] // conns with pending stream requests, and work posted by other goroutines
+	inbox  inbox.Inbox[*conn]  // conns with pending stream requests, and work posted by other goroutines
+	pinbox inbox.Inbox[*pconn] // datagram sockets with pending requests
 
-	stats Stats
+	stats     Stats
+	dbufsStat atomic.Pointer[bufRing] // dbufs, for Stats
+	cfg       Config
 
 	// loop goroutine only
 	queued    int // SQEs prepared since the last submit
@@ -62,6 +66,15 @@ type Loop struct {
 	trimming  bool               // receives are being cancelled so that the buffers' pages can go back (trim)
 	idleSet   bool               // a read deadline on evfd ends the next sleep after trimAfter (idle.go)
 	idleTakes uint64             // bufs.takes when it was set
+
+	// datagram sockets (dgram.go)
+	dbufs      *bufRing // datagram buffer ring, made for the loop's first datagram socket
+	pconns     []*pconn // by slot
+	freePconns []uint32
+	psends     []*sendOp // by slot; a free one is reused
+	freeSends  []uint32
+	pstarved   []*pconn      // receives that ended with ENOBUFS
+	takeSends  []*dgram.Send // scratch for startSends
 }
 
 // yieldAfter is how many receives one pass must deliver before the loop
@@ -155,7 +168,7 @@ func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
-	l = &Loop{id: id, group: g, ring: ring, done: make(chan struct{}), wakeBuf: new([8]byte)}
+	l = &Loop{id: id, group: g, ring: ring, cfg: cfg, done: make(chan struct{}), wakeBuf: new([8]byte)}
 	built := l // the error returns below set l to nil before this runs
 	defer func() {
 		if err != nil {
@@ -212,9 +225,15 @@ func (l *Loop) release() {
 	if l.bufs != nil {
 		l.bufs.unregister(l.ring.Fd())
 	}
+	if l.dbufs != nil {
+		l.dbufs.unregister(l.ring.Fd())
+	}
 	_ = l.ring.Close()
 	if l.bufs != nil {
 		l.bufs.unmap()
+	}
+	if l.dbufs != nil {
+		l.dbufs.unmap()
 	}
 	if l.cq != nil {
 		l.cq.unmap()
@@ -262,7 +281,7 @@ func (l *Loop) run() {
 		if l.queued > 0 {
 			l.submit()
 		}
-		if l.reap() > 0 || l.queued > 0 || l.inbox.Pending() || l.delivered >= yieldAfter {
+		if l.reap() > 0 || l.queued > 0 || l.pending() || l.delivered >= yieldAfter {
 			l.spins = 0
 			continue
 		}
@@ -275,7 +294,7 @@ func (l *Loop) run() {
 		l.spins = 0
 		l.sig.PrepareSleep()
 		l.cq.signalEventfd(true)
-		if l.inbox.Pending() || l.cq.ready() {
+		if l.pending() || l.cq.ready() {
 			l.cq.signalEventfd(false)
 			l.sig.CancelSleep()
 			continue
@@ -322,7 +341,13 @@ func (l *Loop) submit() {
 	l.stats.SQEs.Add(uint64(n))
 }
 
-func (l *Loop) drainPosted() { l.inbox.Drain(l.service) }
+func (l *Loop) drainPosted() {
+	l.inbox.Drain(l.service)
+	l.pinbox.Drain(l.servicePacket)
+}
+
+// pending reports whether user goroutines posted work for the loop.
+func (l *Loop) pending() bool { return l.inbox.Pending() || l.pinbox.Pending() }
 
 // reap handles every completion waiting in the ring and returns how many.
 func (l *Loop) reap() int {
@@ -344,6 +369,11 @@ func (l *Loop) reap() int {
 		l.bufs.commit()
 		l.feedStarved()
 		l.endTrim()
+		if l.dbufs != nil {
+			l.dbufs.grow()
+			l.dbufs.commit()
+			l.feedStarvedPackets()
+		}
 	}
 	return total
 }
@@ -370,6 +400,10 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 		}
 	case udConnect:
 		l.completeConnect(gen, slot, res)
+	case udRecvMsg:
+		l.completeRecvMsg(l.pconnAt(gen, slot), res, flags)
+	case udSendMsg:
+		l.completeSendMsg(gen, slot, res)
 	case udCancel:
 		// The cancelled operation reports on its own.
 	}
@@ -815,6 +849,12 @@ func (l *Loop) shutdown() {
 			// close what is left rather than leak it.
 			c.closing, c.aborting = true, true
 			l.progressClose(c)
+		}
+	}
+	for _, c := range l.pconns {
+		if c != nil && !c.dead {
+			c.closing = true
+			l.progressClosePacket(c)
 		}
 	}
 	if l.queued > 0 {

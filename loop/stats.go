@@ -12,7 +12,7 @@ import (
 // loop goroutine; BytesIn also by solo readers) and may be read at any time.
 type Stats struct {
 	Loop          int
-	Conns         atomic.Int64  // connections owned now
+	Conns         atomic.Int64  // connections and datagram sockets owned now
 	Accepts       atomic.Uint64 // connections this loop accepted, before they are spread over the loops
 	AcceptErrors  atomic.Uint64 // accepts that failed (EMFILE...)
 	Connects      atomic.Uint64 // IORING_OP_CONNECT operations submitted
@@ -27,6 +27,8 @@ type Stats struct {
 	RecvPauses    atomic.Uint64 // receives paused at the high-water mark
 	NoBufs        atomic.Uint64 // receives that ran out of provided buffers
 	Trims         atomic.Uint64 // times the loop gave its buffers' pages back after going idle (trim)
+	DatagramsIn   atomic.Uint64 // datagrams received
+	DatagramsOut  atomic.Uint64 // SENDMSG operations completed (datagrams a writer sent itself are not counted)
 }
 
 // Stats returns a snapshot of the loop's counters.
@@ -48,12 +50,22 @@ func (l *Loop) Stats() backend.Stats {
 		SoloHandoffs:   l.stats.SoloHandoffs.Load(),
 		WakesWritten:   w.Written,
 		WakesCoalesced: w.Coalesced,
-		BuffersInUse:   l.bufs.inUse.Load(),
+		BuffersInUse:   l.bufs.inUse.Load() + l.dgramBuffersInUse(),
 		Buffers:        int(l.bufs.entries),
 		BuffersOut:     int(l.bufs.provided.Load()),
 		Trims:          l.stats.Trims.Load(),
 		BytesIn:        l.stats.BytesIn.Load(),
 		RecvPauses:     l.stats.RecvPauses.Load(),
 		NoBufs:         l.stats.NoBufs.Load(),
+		DatagramsIn:    l.stats.DatagramsIn.Load(),
+		DatagramsOut:   l.stats.DatagramsOut.Load(),
 	}
+}
+
+// dgramBuffersInUse is how many datagram buffers completions hold.
+func (l *Loop) dgramBuffersInUse() int64 {
+	if b := l.dbufsStat.Load(); b != nil {
+		return b.inUse.Load()
+	}
+	return 0
 }

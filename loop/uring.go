@@ -15,6 +15,8 @@ import (
 // 5.15) does not define. From include/uapi/linux/io_uring.h.
 const (
 	opPollAdd     = 6
+	opSendMsg     = 9
+	opRecvMsg     = 10
 	opAccept      = 13
 	opAsyncCancel = 14
 	opConnect     = 16
@@ -30,6 +32,7 @@ const (
 	cqeFMore         = 1 << 1 // IORING_CQE_F_MORE
 	cqeFSockNonempty = 1 << 2 // IORING_CQE_F_SOCK_NONEMPTY
 	recvPollFirst    = 1 << 0 // IORING_RECVSEND_POLL_FIRST
+	recvMultishotBit = 1 << 1 // IORING_RECV_MULTISHOT, in sqe.ioprio
 	cqeBufShift      = 16     // IORING_CQE_BUFFER_SHIFT
 
 	registerPbufRing   = 22 // IORING_REGISTER_PBUF_RING
@@ -82,6 +85,8 @@ const (
 	udPollOut
 	udCancel
 	udConnect
+	udRecvMsg
+	udSendMsg
 )
 
 func packUD(op udOp, gen, slot uint32) uint64 {
@@ -155,6 +160,37 @@ func (l *Loop) prepConnect(fd int, addr unsafe.Pointer, addrLen uint32, ud uint6
 	e.Fd = int32(fd)
 	e.Addr = uint64(uintptr(addr))
 	e.Off = uint64(addrLen)
+	e.UserData = ud
+}
+
+// prepRecvMsg queues a multishot receive of every datagram, until it is
+// cancelled or runs out of buffers, into buffers the kernel picks from the
+// datagram buffer ring and lays out as the msghdr at msg says; msg must
+// stay alive and unmoved until the operation's last completion. flags are
+// recvmsg(2)'s.
+func (l *Loop) prepRecvMsg(fd int, msg unsafe.Pointer, flags uint32, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opRecvMsg
+	e.Fd = int32(fd)
+	e.Addr = uint64(uintptr(msg))
+	e.Len = 1
+	e.OpcodeFlags = flags
+	e.Flags = sqeBufferSelect
+	e.BufIG = dgramGroup
+	e.IoPrio = recvMultishotBit
+	e.UserData = ud
+}
+
+// prepSendMsg queues a sendmsg(2) of the msghdr at msg, which must stay
+// alive and unmoved, with what it points at, until its completion. A full
+// socket makes the kernel wait for room itself (no MSG_DONTWAIT).
+func (l *Loop) prepSendMsg(fd int, msg unsafe.Pointer, ud uint64) {
+	e := l.sqe()
+	e.OpCode = opSendMsg
+	e.Fd = int32(fd)
+	e.Addr = uint64(uintptr(msg))
+	e.Len = 1
+	e.OpcodeFlags = unix.MSG_NOSIGNAL
 	e.UserData = ud
 }
 

@@ -43,13 +43,20 @@ type backend struct {
 	stats func() loopStats
 	// statsDetail describes each loop, for failure reports; nil when none.
 	statsDetail func() string
+	// listenPacket is the backend's net.ListenPacket, and dialPacket its
+	// net.Dial for datagram networks ("udp", "unixgram"...); nil while
+	// the backend serves no datagram sockets.
+	listenPacket func(network, address string) (net.PacketConn, error)
+	dialPacket   func(network, address string) (net.Conn, error)
 }
 
 // stdlibBackend is the reference: the standard library itself.
 var stdlibBackend = &backend{
-	name:   "stdlib",
-	std:    true,
-	listen: net.Listen,
+	name:         "stdlib",
+	std:          true,
+	listen:       net.Listen,
+	listenPacket: net.ListenPacket,
+	dialPacket:   net.Dial,
 	listenConfig: func(ctx context.Context, o listenOpts, network, address string) (net.Listener, error) {
 		lc := net.ListenConfig{Control: o.Control, KeepAlive: o.KeepAlive}
 		return lc.Listen(ctx, network, address)
@@ -101,4 +108,16 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b *backend)) {
 	for _, b := range bs {
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
 	}
+}
+
+// forEachPacketBackend is forEachBackend for the backends that serve
+// datagram sockets.
+func forEachPacketBackend(t *testing.T, f func(t *testing.T, b *backend)) {
+	t.Helper()
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		if b.listenPacket == nil {
+			t.Skipf("%s serves no datagram sockets", b.name)
+		}
+		f(t, b)
+	})
 }

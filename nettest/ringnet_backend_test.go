@@ -34,7 +34,7 @@ func init() {
 			}
 			return out
 		}
-		allBackends = append(allBackends, &backend{
+		b := &backend{
 			name: name,
 			listen: func(network, address string) (net.Listener, error) {
 				return listenConfig(context.Background(), listenOpts{}, network, address)
@@ -53,6 +53,13 @@ func init() {
 				}
 				return s
 			},
-		})
+		}
+		lc := ringnet.ListenConfig{Backend: name}
+		d := ringnet.Dialer{Backend: name}
+		b.listenPacket = func(network, address string) (net.PacketConn, error) {
+			return lc.ListenPacket(context.Background(), network, address)
+		}
+		b.dialPacket = d.Dial
+		allBackends = append(allBackends, b)
 	}
 }

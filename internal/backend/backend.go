@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ringnet/ringnet/internal/dgram"
 	"github.com/ringnet/ringnet/internal/stream"
 )
 
@@ -59,6 +60,12 @@ type Group interface {
 	// connect failed with, or ctx.Err() once ctx is done, and fd stays
 	// the caller's.
 	Connect(ctx context.Context, fd int, sa syscall.Sockaddr) (*stream.Stream, error)
+	// AdoptPacket hands a datagram socket (UDP or Unix datagram) to one
+	// of the loops, which receives and sends for it from then on; the
+	// returned socket owns fd. If the loop cannot take it (its poller
+	// refuses the fd), it returns the syscall.Errno and fd stays the
+	// caller's.
+	AdoptPacket(fd int, o dgram.Options) (*dgram.Socket, error)
 	// Release drops the caller's reference from Acquire.
 	Release()
 }
@@ -103,6 +110,10 @@ type Backend struct {
 	Acquire func(cfg Config) (Group, error)
 	// Stats returns the counters of every running loop.
 	Stats func() []Stats
+	// ProbePackets reports whether the backend can serve datagram
+	// sockets on this system (nil), or why not; it probes once. A nil
+	// ProbePackets means it always can.
+	ProbePackets func() error
 }
 
 // Stats are one loop's counters at one moment. Fields a backend does not
@@ -110,7 +121,7 @@ type Backend struct {
 type Stats struct {
 	Backend        string
 	Loop           int
-	Conns          int64  // connections owned now
+	Conns          int64  // connections and datagram sockets owned now
 	Accepts        uint64 // connections this loop accepted from the kernel, before they are spread over the loops (Conns is who owns them)
 	AcceptErrors   uint64 // accepts that failed (EMFILE...)
 	Connects       uint64 // outgoing connects the loop carried out (dials)
@@ -131,6 +142,8 @@ type Stats struct {
 	BytesIn        uint64 // bytes received
 	RecvPauses     uint64 // receives paused at the high-water mark
 	NoBufs         uint64 // receives that ran out of provided buffers
+	DatagramsIn    uint64 // datagrams received
+	DatagramsOut   uint64 // datagrams sent by the loop (not those a writer sent itself)
 }
 
 // Connected is the outcome of a connect a loop carried out: the adopted

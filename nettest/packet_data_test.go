@@ -1,0 +1,895 @@
+package nettest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+// packetEchoT echoes every datagram pc receives back to its sender, until
+// the test ends.
+func packetEchoT(t *testing.T, pc net.PacketConn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1<<17)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("echo: ReadFrom: %v", err)
+				}
+				return
+			}
+			if _, err := pc.WriteTo(buf[:n], from); err != nil && !errors.Is(err, net.ErrClosed) {
+				t.Errorf("echo: WriteTo %v: %v", from, err)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		pc.Close()
+		<-done
+	})
+}
+
+// datagram is datagram seq of peer, size bytes: its header (peer, seq)
+// then pattern bytes, so that an echo shows any byte lost, changed or
+// taken from another datagram.
+func datagram(peer, seq, size int) []byte {
+	b := make([]byte, size)
+	if size >= 8 {
+		binary.BigEndian.PutUint32(b, uint32(peer))
+		binary.BigEndian.PutUint32(b[4:], uint32(seq))
+		_, _ = newPattern(peer*100003+seq, int64(size-8)).Read(b[8:])
+	}
+	return b
+}
+
+// echoPeer is one client of TestPacketEcho: it writes a datagram and
+// reads until the echo comes back.
+type echoPeer struct {
+	name  string
+	write func(b []byte) error
+	read  func(b []byte) (int, error)
+	conn  interface {
+		SetReadDeadline(time.Time) error
+		Close() error
+	}
+}
+
+// roundTrips sends each size in turn and checks every byte of its echo,
+// sending again (the same datagram) when none comes back within a while:
+// UDP may drop a datagram when a socket buffer is full, and the test
+// counts that, but never accepts a wrong byte.
+func (p *echoPeer) roundTrips(id int, sizes []int, resent *atomic.Int64) error {
+	buf := make([]byte, 1<<17)
+	for seq, size := range sizes {
+		want := datagram(id, seq, size)
+		for attempt := 0; ; attempt++ {
+			if attempt == 10 {
+				return fmt.Errorf("%s: datagram %d (%d bytes): no echo after %d sends", p.name, seq, size, attempt)
+			}
+			if attempt > 0 {
+				resent.Add(1)
+			}
+			if err := p.write(want); err != nil {
+				return fmt.Errorf("%s: datagram %d (%d bytes): write: %w", p.name, seq, size, err)
+			}
+			_ = p.conn.SetReadDeadline(time.Now().Add(time.Second))
+			got := false
+			for !got {
+				n, err := p.read(buf)
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					break
+				}
+				if err != nil {
+					return fmt.Errorf("%s: datagram %d: read: %w", p.name, seq, err)
+				}
+				if size < 8 && n == size {
+					got = true // too short for a header: the sizes tell
+					continue
+				}
+				if n >= 8 && int(binary.BigEndian.Uint32(buf[4:])) < seq {
+					continue // the echo of an earlier datagram sent twice
+				}
+				if !bytes.Equal(buf[:n], want) {
+					return fmt.Errorf("%s: datagram %d: echo of %d bytes differs from the %d sent", p.name, seq, n, size)
+				}
+				got = true
+			}
+			if got {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// TestPacketEcho echoes datagrams of every size from zero to the largest
+// through a server on each backend, from many peers at once (the
+// standard library's unconnected sockets, the backend's own, dialed and
+// not), every byte checked: IPv4, IPv6, Unix datagram sockets with path
+// and abstract names.
+func TestPacketEcho(t *testing.T) {
+	guard(t, 300*time.Second)
+	kinds := []struct {
+		name, network string
+		largest       int
+	}{
+		{"udp4", "udp4", 65507},
+		{"udp6", "udp6", 65527},
+		{"unixgram path", "unixgram", 65507},
+		{"unixgram abstract", "unixgram", 65507},
+	}
+	const peersOfEach = 4
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		for _, k := range kinds {
+			t.Run(k.name, func(t *testing.T) {
+				address := map[string]string{"udp4": "127.0.0.1:0", "udp6": "[::1]:0"}[k.network]
+				abstract := k.name == "unixgram abstract"
+				if k.network == "unixgram" {
+					address = unixgramPath(t, abstract)
+				}
+				srv := listenPacketT(t, b, k.network, address)
+				require.NoError(t, srv.(interface{ SetReadBuffer(int) error }).SetReadBuffer(4<<20))
+				packetEchoT(t, srv)
+				to := srv.LocalAddr()
+
+				var peers []*echoPeer
+				unconnected := func(name string, pc net.PacketConn) *echoPeer {
+					_ = pc.(interface{ SetReadBuffer(int) error }).SetReadBuffer(1 << 20)
+					return &echoPeer{name: name, conn: pc,
+						write: func(p []byte) error { _, err := pc.WriteTo(p, to); return err },
+						read:  func(p []byte) (int, error) { n, _, err := pc.ReadFrom(p); return n, err }}
+				}
+				for i := range peersOfEach {
+					local := address
+					if k.network == "unixgram" {
+						local = unixgramPath(t, abstract)
+					}
+					peers = append(peers,
+						unconnected(fmt.Sprintf("stdlib %d", i), listenPacketT(t, stdlibBackend, k.network, local)))
+					if k.network == "unixgram" {
+						local = unixgramPath(t, abstract)
+					}
+					peers = append(peers,
+						unconnected(fmt.Sprintf("%s %d", b.name, i), listenPacketT(t, b, k.network, local)))
+					if k.network != "unixgram" { // a dialed Unix socket is unnamed: no echo could come back
+						c := dialPacketT(t, b, k.network, to.String())
+						peers = append(peers, &echoPeer{name: fmt.Sprintf("%s dialed %d", b.name, i), conn: c,
+							write: func(p []byte) error { _, err := c.Write(p); return err }, read: c.Read})
+					}
+				}
+				sizes := []int{0, 1, 7, 8, 100, 1200, 1472, 1500, 8192, 32768, k.largest, 0, 512, k.largest - 1, 3}
+				var resent atomic.Int64
+				var wg sync.WaitGroup
+				errs := make(chan error, len(peers))
+				for i, p := range peers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						errs <- p.roundTrips(i, sizes, &resent)
+					}()
+				}
+				require.True(t, waitTimeout(&wg, 120*time.Second), "peers still running")
+				close(errs)
+				for err := range errs {
+					assert.NoError(t, err)
+				}
+				t.Logf("%d peers × %d datagrams, %d sent again", len(peers), len(sizes), resent.Load())
+			})
+		}
+	})
+}
+
+// TestPacketTruncation reads datagrams larger than the reader's buffer,
+// and empty ones, with every read method, beside net: the same bytes, the
+// same counts and flags (MSG_TRUNC), and the rest of the datagram gone.
+func TestPacketTruncation(t *testing.T) {
+	guard(t, 60*time.Second)
+	type readResult struct{ n, flags int }
+	reads := []struct {
+		name string
+		read func(c udpAPI, b []byte) (readResult, error)
+	}{
+		{"Read", func(c udpAPI, b []byte) (readResult, error) { n, err := c.Read(b); return readResult{n, 0}, err }},
+		{"ReadFrom", func(c udpAPI, b []byte) (readResult, error) { n, _, err := c.ReadFrom(b); return readResult{n, 0}, err }},
+		{"ReadFromUDPAddrPort", func(c udpAPI, b []byte) (readResult, error) {
+			n, _, err := c.ReadFromUDPAddrPort(b)
+			return readResult{n, 0}, err
+		}},
+		{"ReadMsgUDP", func(c udpAPI, b []byte) (readResult, error) {
+			n, _, flags, _, err := c.ReadMsgUDP(b, nil)
+			return readResult{n, flags}, err
+		}},
+		{"ReadBatch", func(c udpAPI, b []byte) (readResult, error) {
+			ms := []ipv4.Message{{Buffers: [][]byte{b}}}
+			_, err := batchReader(c).ReadBatch(ms, 0)
+			return readResult{ms[0].N, ms[0].Flags}, err
+		}},
+	}
+	sizes := []struct{ datagram, buf int }{{100, 10}, {100, 100}, {100, 0}, {0, 10}, {0, 0}, {65507, 1500}}
+	run := func(t *testing.T, b *backend, read int) []string {
+		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
+		peer := udpPeerT(t, "udp4")
+		var out []string
+		for _, sz := range sizes {
+			for _, d := range []int{sz.datagram, 5} { // then a small one: the cut datagram's rest is gone
+				_, err := peer.WriteTo(datagram(1, d, d), c.LocalAddr())
+				require.NoError(t, err)
+			}
+			for _, bufSize := range []int{sz.buf, 64} {
+				buf := make([]byte, bufSize)
+				require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+				r, err := reads[read].read(c, buf)
+				require.NoError(t, err)
+				out = append(out, fmt.Sprintf("buf %d: n=%d flags=%#x bytes=%x", bufSize, r.n, r.flags, buf[:max(r.n, 0)]))
+			}
+		}
+		return out
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		for i, r := range reads {
+			t.Run(r.name, func(t *testing.T) {
+				want := run(t, stdlibBackend, i)
+				assert.Equal(t, want, run(t, b, i))
+			})
+		}
+	})
+}
+
+// batchReader is what ReadBatch is read through: ringnet's UDPConn has
+// its own, the standard library's is read through x/net/ipv4.
+func batchReader(c udpAPI) interface {
+	ReadBatch([]ipv4.Message, int) (int, error)
+} {
+	if br, ok := c.(interface {
+		ReadBatch([]ipv4.Message, int) (int, error)
+	}); ok {
+		return br
+	}
+	return ipv4.NewPacketConn(c)
+}
+
+// TestPacketICMPErrors sends from a connected socket to a port nobody
+// listens on: the ICMP port-unreachable comes back as ECONNREFUSED, to the
+// next read or the next write, once, as with net.
+func TestPacketICMPErrors(t *testing.T) {
+	guard(t, 60*time.Second)
+	closedPort := func(t *testing.T) string {
+		c := udpPeerT(t, "udp4")
+		addr := c.LocalAddr().String()
+		c.Close()
+		return addr
+	}
+	seqs := []struct {
+		name string
+		do   []func(c net.Conn) error
+	}{
+		{"write, read", []func(net.Conn) error{write1, read1}},
+		{"write, write, write", []func(net.Conn) error{write1, pause, write1, write1}},
+		{"write, read, read", []func(net.Conn) error{write1, read1, read1}},
+	}
+	run := func(t *testing.T, b *backend, seq int) []string {
+		c := dialPacketT(t, b, "udp4", closedPort(t))
+		var out []string
+		for _, step := range seqs[seq].do {
+			chain := errChain(step(c))
+			if len(chain) > 0 {
+				chain[len(chain)-1] = describe("%s", chain[len(chain)-1])
+			}
+			out = append(out, fmt.Sprint(chain))
+		}
+		return out
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		for i, s := range seqs {
+			t.Run(s.name, func(t *testing.T) {
+				want := run(t, stdlibBackend, i)
+				t.Logf("stdlib: %q", want)
+				assert.Equal(t, want, run(t, b, i))
+			})
+		}
+	})
+}
+
+// TestPacketErrorThenData has a connected socket meet an ICMP error for a
+// port nobody listens on, then the port's new owner answer: the writes,
+// the read that finds nothing and the read of the answer go as with net
+// (the loop receives on after the error).
+func TestPacketErrorThenData(t *testing.T) {
+	guard(t, 60*time.Second)
+	run := func(t *testing.T, b *backend) []string {
+		hold := udpPeerT(t, "udp4")
+		port := hold.LocalAddr().String()
+		hold.Close()
+		c := dialPacketT(t, b, "udp4", port)
+		var out []string
+		for range 2 {
+			out = append(out, fmt.Sprint(errChain(write1(c))))
+			time.Sleep(50 * time.Millisecond)
+		}
+		out = append(out, describe("%v", errChain(read1(c))))
+		owner, err := net.ListenPacket("udp4", port)
+		require.NoError(t, err)
+		defer owner.Close()
+		_, err = owner.WriteTo([]byte("hello"), c.LocalAddr())
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+		buf := make([]byte, 10)
+		n, err := c.Read(buf)
+		out = append(out, fmt.Sprintf("%q %v", buf[:n], err))
+		return out
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		want := run(t, stdlibBackend)
+		t.Logf("stdlib: %q", want)
+		assert.Equal(t, want, run(t, b))
+	})
+}
+
+func write1(c net.Conn) error { _, err := c.Write([]byte("x")); return err }
+
+func read1(c net.Conn) error {
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, err := c.Read(make([]byte, 1))
+	return err
+}
+
+// pause lets the ICMP message come back.
+func pause(net.Conn) error { time.Sleep(50 * time.Millisecond); return nil }
+
+// TestPacketFullSocket blocks a write on a full socket (a connected Unix
+// datagram socket whose peer reads nothing) and checks that it waits
+// without spinning, ends at its deadline or at Close as net's does, and
+// goes out once the peer reads. (An unconnected Unix datagram socket
+// would not do: there the kernel wakes a writer waiting for room each
+// time its failed send frees its buffer, and net's spins, at 0.4 s of
+// CPU per 0.5 s blocked on this machine.)
+func TestPacketFullSocket(t *testing.T) {
+	guard(t, 120*time.Second)
+	// fill writes until a write blocks, and returns that write's result.
+	fill := func(t *testing.T, c net.Conn) chan error {
+		errc := make(chan error, 1)
+		go func() {
+			for {
+				if _, err := c.Write(make([]byte, 1000)); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+		return errc
+	}
+	blocked := func(t *testing.T, errc chan error) {
+		// Blocked: no result for a while, and the process idle meanwhile.
+		select {
+		case err := <-errc:
+			t.Fatalf("the write returned %v instead of waiting for room", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		c0 := processCPU()
+		time.Sleep(500 * time.Millisecond)
+		used := processCPU() - c0
+		t.Logf("CPU while blocked for 500ms: %v", used)
+		assert.Less(t, used, 100*time.Millisecond, "a write waiting for room spins")
+	}
+	pair := func(t *testing.T, b *backend) (peer net.PacketConn, c net.Conn) {
+		peer = listenPacketT(t, stdlibBackend, "unixgram", unixgramPath(t, false))
+		return peer, dialPacketT(t, b, "unixgram", peer.LocalAddr().String())
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		t.Run("room", func(t *testing.T) {
+			peer, c := pair(t, b)
+			errc := fill(t, c)
+			blocked(t, errc)
+			// The peer reads: the blocked write goes out, and the writer,
+			// which writes on, blocks again.
+			require.NoError(t, peer.SetReadDeadline(time.Now().Add(stepTimeout)))
+			for range 20 {
+				_, _, err := peer.ReadFrom(make([]byte, 2000))
+				require.NoError(t, err)
+			}
+			require.NoError(t, c.SetWriteDeadline(time.Now().Add(300*time.Millisecond)))
+			err := <-errc
+			assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "blocked again, then the deadline")
+		})
+		t.Run("deadline", func(t *testing.T) {
+			_, c := pair(t, b)
+			errc := fill(t, c)
+			blocked(t, errc)
+			require.NoError(t, c.SetWriteDeadline(time.Now().Add(50*time.Millisecond)))
+			err := <-errc
+			var ne net.Error
+			require.ErrorAs(t, err, &ne)
+			assert.True(t, ne.Timeout())
+			assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		})
+		t.Run("close", func(t *testing.T) {
+			_, c := pair(t, b)
+			errc := fill(t, c)
+			blocked(t, errc)
+			require.NoError(t, c.Close())
+			err := waitErr(t, errc, "Write")
+			assert.ErrorIs(t, err, net.ErrClosed)
+			var oe *net.OpError
+			require.ErrorAs(t, err, &oe)
+			assert.Equal(t, "write", oe.Op)
+		})
+	})
+}
+
+// TestPacketCloseUnblocks checks that Close ends a blocked read with
+// net.ErrClosed, as net's does: the same chain of errors.
+func TestPacketCloseUnblocks(t *testing.T) {
+	guard(t, 60*time.Second)
+	reads := []struct {
+		name string
+		read func(c udpAPI) error
+	}{
+		{"ReadFrom", func(c udpAPI) error { _, _, err := c.ReadFrom(make([]byte, 10)); return err }},
+		{"ReadMsgUDP", func(c udpAPI) error { _, _, _, _, err := c.ReadMsgUDP(make([]byte, 10), nil); return err }},
+		{"Read", func(c udpAPI) error { _, err := c.Read(make([]byte, 10)); return err }},
+		{"ReadBatch", func(c udpAPI) error {
+			_, err := batchReader(c).ReadBatch([]ipv4.Message{{Buffers: [][]byte{make([]byte, 10)}}}, 0)
+			return err
+		}},
+	}
+	run := func(t *testing.T, b *backend, i int) []string {
+		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
+		errc := make(chan error, 1)
+		go func() { errc <- reads[i].read(c) }()
+		time.Sleep(100 * time.Millisecond)
+		require.NoError(t, c.Close())
+		chain := errChain(waitErr(t, errc, reads[i].name))
+		chain[len(chain)-1] = describe("%s", chain[len(chain)-1])
+		return chain
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		for i, r := range reads {
+			t.Run(r.name, func(t *testing.T) {
+				want := run(t, stdlibBackend, i)
+				t.Logf("stdlib: %q", want)
+				assert.Equal(t, want, run(t, b, i))
+			})
+		}
+	})
+}
+
+// TestPacketReadBatch reads batches beside x/net/ipv4's ReadBatch on a
+// *net.UDPConn: the same datagrams, counts, flags and addresses, spread
+// over several buffers per message, and errors.
+func TestPacketReadBatch(t *testing.T) {
+	guard(t, 60*time.Second)
+	run := func(t *testing.T, b *backend) []string {
+		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
+		peer := udpPeerT(t, "udp4")
+		for i, size := range []int{10, 0, 300, 1200, 50} {
+			_, err := peer.WriteTo(datagram(2, i, size), c.LocalAddr())
+			require.NoError(t, err)
+		}
+		time.Sleep(50 * time.Millisecond) // all five arrive: one batch takes them
+		var out []string
+		for len(out) < 5 {
+			ms := make([]ipv4.Message, 8)
+			for i := range ms {
+				ms[i].Buffers = [][]byte{make([]byte, 100), make([]byte, 200)}
+				ms[i].OOB = make([]byte, 64)
+			}
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+			n, err := batchReader(c).ReadBatch(ms, 0)
+			require.NoError(t, err)
+			for _, m := range ms[:n] {
+				data := append(append([]byte(nil), m.Buffers[0]...), m.Buffers[1]...)[:m.N]
+				out = append(out, describe("batch of %d: N=%d NN=%d Flags=%#x Addr=%s bytes=%x", n, m.N, m.NN, m.Flags,
+					describeUDPAddr(m.Addr.(*net.UDPAddr)), data))
+			}
+		}
+		// Nothing queued: MSG_DONTWAIT fails at once, a deadline in time.
+		n, err := batchReader(c).ReadBatch(make([]ipv4.Message, 1), unix.MSG_DONTWAIT)
+		out = append(out, describe("MSG_DONTWAIT: %d %q", n, errChain(err)))
+		n, err = batchReader(c).ReadBatch(nil, 0)
+		out = append(out, describe("none: %d %v", n, err))
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+		n, err = batchReader(c).ReadBatch(make([]ipv4.Message, 1), 0)
+		out = append(out, describe("deadline: %d %q", n, errChain(err)))
+		require.NoError(t, c.Close())
+		n, err = batchReader(c).ReadBatch(make([]ipv4.Message, 1), 0)
+		out = append(out, describe("closed: %d %q", n, errChain(err)))
+		return out
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		want := run(t, stdlibBackend)
+		got := run(t, b)
+		for i := range max(len(want), len(got)) {
+			if i < len(want) {
+				t.Logf("stdlib: %s", want[i])
+			}
+		}
+		assert.Equal(t, want, got)
+	})
+}
+
+// TestPacketRights passes descriptors over a Unix datagram socket: those
+// ReadMsgUnix takes are open and usable, those nobody takes (ReadFrom,
+// too little oob) are closed, leaving none open behind.
+func TestPacketRights(t *testing.T) {
+	guard(t, 60*time.Second)
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		c := listenPacketT(t, b, "unixgram", unixgramPath(t, false)).(unixgramAPI)
+		sender := listenPacketT(t, b, "unixgram", unixgramPath(t, false)).(unixgramAPI)
+		to := c.LocalAddr().(*net.UnixAddr)
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		defer r.Close()
+		defer w.Close()
+		before := countFDs()
+		rights := unix.UnixRights(int(w.Fd()), int(w.Fd()))
+		for range 3 {
+			n, oobn, err := sender.WriteMsgUnix([]byte("fds"), rights, to)
+			require.NoError(t, err)
+			assert.Equal(t, 3, n)
+			assert.Equal(t, len(rights), oobn)
+		}
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+		// Taken: both descriptors arrive, and write into the pipe.
+		oob := make([]byte, 64)
+		n, oobn, flags, _, err := c.ReadMsgUnix(make([]byte, 10), oob)
+		require.NoError(t, err)
+		assert.Equal(t, 3, n)
+		assert.Zero(t, flags&unix.MSG_CTRUNC)
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		require.NoError(t, err)
+		require.Len(t, msgs, 1)
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		require.NoError(t, err)
+		require.Len(t, fds, 2)
+		for _, fd := range fds {
+			flag, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+			require.NoError(t, err)
+			assert.NotZero(t, flag&unix.FD_CLOEXEC, "received close-on-exec, as net's ReadMsgUnix does")
+			_, err = unix.Write(fd, []byte("y"))
+			require.NoError(t, err)
+			unix.Close(fd)
+		}
+		// Not taken: ReadFrom drops both, an oob with room for one keeps
+		// one and drops the other.
+		_, _, err = c.ReadFrom(make([]byte, 10))
+		require.NoError(t, err)
+		oob = make([]byte, unix.CmsgLen(4)) // room for one
+		_, oobn, flags, _, err = c.ReadMsgUnix(make([]byte, 10), oob)
+		require.NoError(t, err)
+		assert.NotZero(t, flags&unix.MSG_CTRUNC)
+		msgs, err = unix.ParseSocketControlMessage(oob[:oobn])
+		require.NoError(t, err)
+		require.Len(t, msgs, 1)
+		fds, err = unix.ParseUnixRights(&msgs[0])
+		require.NoError(t, err)
+		require.Len(t, fds, 1)
+		unix.Close(fds[0])
+		// None of the descriptors dropped is left open.
+		assert.Eventually(t, func() bool { return countFDs() == before }, stepTimeout, 10*time.Millisecond,
+			"descriptors open: %d before, %d after", before, countFDs())
+		got := make([]byte, 4)
+		k, err := r.Read(got)
+		require.NoError(t, err)
+		assert.Equal(t, "yy", string(got[:k]))
+	})
+}
+
+// TestPacketGSO sends with UDP_SEGMENT (GSO) in WriteMsgUDP's control
+// data: the kernel cuts the payload into datagrams of that size, which a
+// standard library reader receives one by one, as from net's.
+func TestPacketGSO(t *testing.T) {
+	guard(t, 60*time.Second)
+	probe := udpPeerT(t, "udp4")
+	rc, err := probe.SyscallConn()
+	require.NoError(t, err)
+	var serr error
+	require.NoError(t, rc.Control(func(fd uintptr) { _, serr = unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT) }))
+	if serr != nil {
+		t.Skipf("no UDP GSO on this kernel: %v", serr)
+	}
+	oob := gsoOOB(1000)
+	run := func(t *testing.T, b *backend) []string {
+		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
+		peer := udpPeerT(t, "udp4")
+		payload := datagram(3, 0, 3500)
+		n, oobn, err := c.WriteMsgUDP(payload, oob, peer.LocalAddr().(*net.UDPAddr))
+		require.NoError(t, err)
+		out := []string{fmt.Sprintf("wrote %d %d", n, oobn)}
+		var got []byte
+		for len(got) < len(payload) {
+			buf := make([]byte, 2000)
+			require.NoError(t, peer.SetReadDeadline(time.Now().Add(stepTimeout)))
+			n, _, err := peer.ReadFrom(buf)
+			require.NoError(t, err)
+			out = append(out, fmt.Sprintf("datagram of %d", n))
+			got = append(got, buf[:n]...)
+		}
+		assert.Equal(t, payload, got)
+		return out
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		want := run(t, stdlibBackend)
+		t.Logf("stdlib: %q", want)
+		assert.Equal(t, want, run(t, b))
+	})
+}
+
+// TestPacketGRO receives with UDP_GRO on: segments a GSO sender sent
+// arrive as one datagram with a UDP_GRO control message giving their
+// size, as with net.
+func TestPacketGRO(t *testing.T) {
+	guard(t, 60*time.Second)
+	oob := gsoOOB(1000)
+	run := func(t *testing.T, b *backend) []string {
+		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
+		rc, err := c.SyscallConn()
+		require.NoError(t, err)
+		var serr error
+		require.NoError(t, rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) }))
+		if serr != nil {
+			t.Skipf("no UDP GRO on this kernel: %v", serr)
+		}
+		peer := udpPeerT(t, "udp4")
+		payload := datagram(5, 0, 3500)
+		_, _, err = peer.WriteMsgUDP(payload, oob, c.LocalAddr().(*net.UDPAddr))
+		require.NoError(t, err)
+		var out []string
+		var got []byte
+		for len(got) < len(payload) {
+			buf, cm := make([]byte, 65536), make([]byte, 64)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+			n, oobn, flags, _, err := c.ReadMsgUDP(buf, cm)
+			require.NoError(t, err)
+			msgs, err := unix.ParseSocketControlMessage(cm[:oobn])
+			require.NoError(t, err)
+			line := fmt.Sprintf("datagram of %d, flags %#x", n, flags)
+			for _, m := range msgs {
+				line += fmt.Sprintf(", cmsg level %d type %d data %x", m.Header.Level, m.Header.Type, m.Data)
+			}
+			out = append(out, line)
+			got = append(got, buf[:n]...)
+		}
+		assert.Equal(t, payload, got)
+		return out
+	}
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		want := run(t, stdlibBackend)
+		t.Logf("stdlib: %q", want)
+		assert.Equal(t, want, run(t, b))
+	})
+}
+
+// gsoOOB is a UDP_SEGMENT control message for segments of size bytes.
+func gsoOOB(size uint16) []byte {
+	oob := make([]byte, unix.CmsgSpace(2))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	h.Level, h.Type = unix.IPPROTO_UDP, unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	binary.NativeEndian.PutUint16(oob[unix.CmsgLen(0):], size)
+	return oob
+}
+
+// TestPacketUnreadBound floods a socket that nobody reads: the loop stops
+// receiving at its queue's bounds, leaving the rest to the kernel's socket
+// buffer (which drops beyond it), so memory stays bounded; the reader
+// then gets what was kept, in order, and the socket works on.
+func TestPacketUnreadBound(t *testing.T) {
+	guard(t, 120*time.Second)
+	for _, b := range ringnetBackends() {
+		if b.listenPacket == nil {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) { unreadBound(t, b) })
+	}
+}
+
+func unreadBound(t *testing.T, b *backend) {
+	{
+		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
+		peer := udpPeerT(t, "udp4")
+		// Sent in bursts the loop keeps up with (the kernel would drop
+		// most of one long burst before the loop could queue them),
+		// until the loop pauses.
+		before := b.stats().RecvPauses
+		sent := 0
+		for b.stats().RecvPauses == before {
+			require.Less(t, sent, 200000, "the loop never paused: %s", b.statsDetail())
+			for range 100 {
+				_, err := peer.WriteTo(datagram(4, sent, 200), c.LocalAddr())
+				require.NoError(t, err)
+				sent++
+			}
+			time.Sleep(time.Millisecond)
+		}
+		// More, which the kernel's buffer takes until it is full.
+		for range 2000 {
+			_, err := peer.WriteTo(datagram(4, sent, 200), c.LocalAddr())
+			require.NoError(t, err)
+			sent++
+		}
+		got, last := 0, -1
+		buf := make([]byte, 300)
+		for {
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(500*time.Millisecond)))
+			n, _, err := c.ReadFrom(buf)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			require.NoError(t, err)
+			require.Equal(t, 200, n)
+			seq := int(binary.BigEndian.Uint32(buf[4:]))
+			require.Greater(t, seq, last, "datagrams out of order")
+			require.Equal(t, datagram(4, seq, 200), buf[:n])
+			last = seq
+			got++
+		}
+		t.Logf("%d of %d datagrams kept (the loop's queue holds at most 1,024, the kernel's buffer the rest)", got, sent)
+		assert.Less(t, got, 2000, "kept more than the loop's bound and the kernel's buffer together")
+		assert.Greater(t, got, 500, "the loop's queue held far fewer than its bound")
+		_, err := peer.WriteTo([]byte("after"), c.LocalAddr())
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
+		n, _, err := c.ReadFrom(buf)
+		require.NoError(t, err)
+		assert.Equal(t, "after", string(buf[:n]))
+	}
+}
+
+// packetEMFILEChildEnv, set to a backend's name, makes the test binary a
+// child process of TestPacketEMFILE.
+const packetEMFILEChildEnv = "NETTEST_PACKETEMFILE_CHILD"
+
+// TestPacketEMFILE opens datagram sockets, in a child process with a low
+// RLIMIT_NOFILE, until ListenPacket fails: the error must be net's (a
+// *net.OpError for "listen" wrapping EMFILE in an *os.SyscallError), and
+// a socket must open again at once after a few are closed.
+func TestPacketEMFILE(t *testing.T) {
+	if name := os.Getenv(packetEMFILEChildEnv); name != "" {
+		packetEMFILEChild(t, name)
+		return
+	}
+	guard(t, 120*time.Second)
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestPacketEMFILE$", "-test.v", "-test.timeout=35s")
+		cmd.Env = append(os.Environ(), packetEMFILEChildEnv+"="+b.name)
+		cmd.WaitDelay = 5 * time.Second
+		out, err := cmd.CombinedOutput()
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "CHILD ") {
+				t.Log(l)
+			}
+		}
+		require.NoError(t, err, "child:\n%s", out)
+		require.Contains(t, string(out), "CHILD DONE", "child:\n%s", out)
+	})
+}
+
+func packetEMFILEChild(t *testing.T, name string) {
+	b := backendByName(name)
+	require.NotNil(t, b, "backend %q", name)
+	// The first socket probes the backend and starts its loops; keeping it
+	// open keeps them running.
+	keep, err := b.listenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer keep.Close()
+
+	var orig unix.Rlimit
+	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &orig))
+	low := orig
+	low.Cur = uint64(countFDs() + 24)
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &low))
+	defer func() { require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &orig)) }()
+
+	var socks []net.PacketConn
+	defer func() {
+		for _, s := range socks {
+			s.Close()
+		}
+	}()
+	var ourErr error
+	for range 100 {
+		s, err := b.listenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			ourErr = err
+			break
+		}
+		socks = append(socks, s)
+	}
+	require.Error(t, ourErr, "100 sockets under a limit of %d descriptors", low.Cur)
+	fmt.Printf("CHILD %s: ListenPacket failed after %d sockets: %v\n", name, len(socks), ourErr)
+	var netErr error
+	for range 4 {
+		s, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			netErr = err
+			break
+		}
+		socks = append(socks, s)
+	}
+	require.Error(t, netErr)
+	fmt.Printf("CHILD %s: net.ListenPacket then failed: %v\n", name, netErr)
+	if ourErr.Error() != netErr.Error() {
+		// With one descriptor free net makes its socket where ringnet,
+		// which then needs a second for the loop's duplicate, fails.
+		fmt.Printf("CHILD %s: note: the texts differ: %q vs net's %q\n", name, ourErr, netErr)
+	}
+	for _, err := range []error{ourErr, netErr} {
+		var oe *net.OpError
+		require.ErrorAs(t, err, &oe, "%T %v", err, err)
+		assert.Equal(t, "listen", oe.Op)
+		assert.Equal(t, "udp4", oe.Net)
+		assert.ErrorIs(t, err, syscall.EMFILE)
+		var se *os.SyscallError
+		assert.ErrorAs(t, err, &se, "an *os.SyscallError naming the failed call")
+	}
+	// Closing a few makes room again, at once: Close returns once the
+	// descriptor is closed.
+	for _, s := range socks[len(socks)-3:] {
+		require.NoError(t, s.Close())
+	}
+	socks = socks[:len(socks)-3]
+	s, err := b.listenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err, "after closing 3 sockets")
+	socks = append(socks, s)
+	_, err = s.WriteTo([]byte("works"), keep.LocalAddr())
+	require.NoError(t, err)
+	fmt.Printf("CHILD DONE\n")
+}
+
+// TestPacketCloseReadIdle shuts a Unix datagram socket's reading side:
+// its poll readiness then stays on for good, which must not make a loop
+// (or the kernel, on the loop's behalf) spin, while reads wait as net's
+// do and datagrams sent before the shutdown are still read.
+func TestPacketCloseReadIdle(t *testing.T) {
+	guard(t, 60*time.Second)
+	forEachPacketBackend(t, func(t *testing.T, b *backend) {
+		c := listenPacketT(t, b, "unixgram", unixgramPath(t, false)).(unixgramAPI)
+		peer := listenPacketT(t, stdlibBackend, "unixgram", unixgramPath(t, false))
+		_, err := peer.WriteTo([]byte("before"), c.LocalAddr())
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond)
+		require.NoError(t, c.CloseRead())
+		errc := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 10)
+			n, _, err := c.ReadFrom(buf)
+			if err == nil && string(buf[:n]) != "before" {
+				err = fmt.Errorf("read %q", buf[:n])
+			}
+			if err == nil {
+				_, _, err = c.ReadFrom(buf) // waits, as net's does
+			}
+			errc <- err
+		}()
+		requireIdleCPU(t, 500*time.Millisecond)
+		select {
+		case err := <-errc:
+			t.Fatalf("the read after the shutdown returned: %v", err)
+		default:
+		}
+		require.NoError(t, c.Close())
+		assert.ErrorIs(t, waitErr(t, errc, "ReadFrom"), net.ErrClosed)
+	})
+}
