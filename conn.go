@@ -386,9 +386,6 @@ func isErrno(err error) bool {
 	return ok
 }
 
-// expired reports whether the deadline t is set and has passed.
-func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
-
 func (r rawConn) wait(op string, events int16, deadline func() time.Time, f func(fd uintptr) bool) error {
 	if r.c.s.Closed() {
 		// Closed before the deadline, as net's raw calls check.
