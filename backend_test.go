@@ -4,15 +4,9 @@ package ringnet
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -180,21 +174,10 @@ func seccompChild(mode string) {
 // checks that requests over one HTTP/2 connection work: the seccomp child
 // runs it on the poll backend.
 func serveTLS(fail func(string, ...any)) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		fail("key: %v", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, pool, err := selfSignedCert()
 	if err != nil {
 		fail("cert: %v", err)
 	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 	ln, err := Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fail("listen: %v", err)
@@ -207,9 +190,6 @@ func serveTLS(fail func(string, ...any)) {
 	}
 	go srv.ServeTLS(ln, "", "")
 	defer srv.Close()
-	pool := x509.NewCertPool()
-	leaf, _ := x509.ParseCertificate(der)
-	pool.AddCert(leaf)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
