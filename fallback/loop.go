@@ -608,15 +608,15 @@ func (l *Loop) accept(ln *Listener) {
 		return
 	}
 	for i := 0; ; {
-		fd, err := accept(ln.sock.FD())
+		fd, peer, err := accept(ln.sock.FD())
 		switch err {
 		case nil:
 			l.stats.Accepts.Add(1)
 			l.group.acquire() // the connection's reference, from now on
 			if t := l.group.pick(); t == l {
-				l.deliverAccepted(ln, fd)
+				l.deliverAccepted(ln, fd, peer)
 			} else {
-				t.post(func() { t.deliverAccepted(ln, fd) })
+				t.post(func() { t.deliverAccepted(ln, fd, peer) })
 			}
 			if i++; i == acceptBudget {
 				if !ln.rerun {
@@ -644,9 +644,10 @@ func (l *Loop) accept(ln *Listener) {
 	}
 }
 
-// deliverAccepted adopts an accepted fd and queues it for Accept. The
-// connection's group reference was taken by the accepting loop.
-func (l *Loop) deliverAccepted(ln *Listener, fd int) {
+// deliverAccepted adopts an accepted fd and queues it for Accept, with
+// its peer's address. The connection's group reference was taken by the
+// accepting loop.
+func (l *Loop) deliverAccepted(ln *Listener, fd int, peer syscall.Sockaddr) {
 	if ln.closing.Load() {
 		_ = unix.Close(fd)
 		l.group.release()
@@ -654,7 +655,7 @@ func (l *Loop) deliverAccepted(ln *Listener, fd int) {
 	}
 	c := l.newConn(fd)
 	l.register(c)
-	if !ln.q.Push(stream.Accepted{Stream: c.s}) {
+	if !ln.q.Push(stream.Accepted{Stream: c.s, Peer: peer}) {
 		_ = c.s.Close()
 	}
 }

@@ -140,10 +140,14 @@ func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
 type lentry struct {
 	ln        *Listener
 	gen       uint32
-	armed     bool
+	armed     bool // an accept is in flight
 	cancelled bool
 	failed    bool // the last accept failed; re-armed when Accept asks
-	paused    bool // cancelled because the accept queue is full; re-armed as Accept drains it
+	paused    bool // not re-armed because the accept queue is full; re-armed as Accept drains it
+
+	// Where the accept in flight writes the peer's address: the entry
+	// stays in l.lns until the accept's CQE.
+	peer acceptAddr
 }
 
 func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
@@ -345,7 +349,7 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 			l.wakeArmed = true
 		}
 	case udAccept:
-		l.completeAccept(gen, slot, res, flags)
+		l.completeAccept(gen, slot, res)
 	case udRecv:
 		l.completeRecv(l.lookup(gen, slot), res, flags)
 	case udSend, udPollOut:
@@ -658,7 +662,7 @@ func (l *Loop) armAccept(e *lentry, slot uint32) {
 	if e.armed || e.ln.closing.Load() {
 		return
 	}
-	l.prepAcceptMultishot(e.ln.sock.FD(), packUD(udAccept, e.gen, slot))
+	l.prepAccept(e.ln.sock.FD(), &e.peer, packUD(udAccept, e.gen, slot))
 	e.armed, e.cancelled, e.failed, e.paused = true, false, false, false
 }
 
@@ -704,7 +708,7 @@ func (l *Loop) dropListener(e *lentry, slot uint32) {
 // pause a listener's accepts and the flag that tells Accept so (tests).
 var testHookPausing func(*Listener)
 
-func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
+func (l *Loop) completeAccept(gen, slot uint32, res int32) {
 	if int(slot) >= len(l.lns) || l.lns[slot] == nil || l.lns[slot].gen != gen {
 		if res >= 0 {
 			_ = unix.Close(int(res))
@@ -712,22 +716,16 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 		return
 	}
 	e := l.lns[slot]
+	e.armed = false
 	if res >= 0 {
 		l.stats.Accepts.Add(1)
-		// The kernel hands a shared socket's connections to the first
-		// waiter, so one loop would own them all: spread them round-robin.
-		if t := l.group.pick(); t == l {
-			l.deliverAccepted(e.ln, int(res))
-		} else {
-			ln, fd := e.ln, int(res)
-			t.post(func() { t.deliverAccepted(ln, fd) })
-		}
+		// Read before the accept is re-armed, which reuses e.peer.
+		l.deliverAccepted(e.ln, int(res), e.peer.sockaddr())
 		// Connections nobody accepts stay in the kernel's backlog, as
 		// with net, rather than pile up here: stop accepting above the
 		// mark, and let Accept re-arm when it has drained half of it.
-		if e.armed && !e.cancelled && e.ln.q.Len() >= AcceptBacklog {
-			l.prepCancel(packUD(udAccept, e.gen, slot))
-			e.cancelled, e.paused = true, true
+		if e.ln.q.Len() >= AcceptBacklog {
+			e.paused = true
 			if testHookPausing != nil {
 				testHookPausing(e.ln)
 			}
@@ -737,21 +735,11 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 			e.ln.resumeIfDrained()
 		}
 	}
-	if flags&cqeFMore != 0 {
-		return
-	}
-	e.armed = false
 	if e.ln.closing.Load() {
 		l.dropListener(e, slot)
 		return
 	}
-	if res < 0 {
-		if res == -int32(unix.ECANCELED) {
-			if !e.paused {
-				l.armAccept(e, slot)
-			}
-			return
-		}
+	if res < 0 && res != -int32(unix.ECANCELED) {
 		// EMFILE, ENFILE, ENOMEM...: tell Accept, and wait for it to ask
 		// again before re-arming, so that an error that persists costs one
 		// completion per Accept call instead of a spin.
@@ -765,17 +753,20 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 		}
 		return
 	}
-	l.armAccept(e, slot)
+	if !e.paused {
+		l.armAccept(e, slot)
+	}
 }
 
-// deliverAccepted adopts an accepted fd and queues it for Accept.
-func (l *Loop) deliverAccepted(ln *Listener, fd int) {
+// deliverAccepted adopts an accepted fd and queues it for Accept, with
+// its peer's address if known.
+func (l *Loop) deliverAccepted(ln *Listener, fd int, peer syscall.Sockaddr) {
 	if ln.closing.Load() {
 		_ = unix.Close(fd)
 		return
 	}
 	s := l.adopt(fd)
-	if !ln.q.Push(stream.Accepted{Stream: s}) {
+	if !ln.q.Push(stream.Accepted{Stream: s, Peer: peer}) {
 		_ = s.Close()
 	}
 }
