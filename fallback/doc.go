@@ -113,7 +113,9 @@
 //
 // One connection: a loop that serves a single connection hands its
 // receiving to the connection's reader (updateSolo, stream.StartSolo), as
-// the io_uring loops do: Read calls read(2) itself and waits for the
+// the io_uring loops do, once it has read bytes for it stream.SoloAfter
+// times (so that a connection that carries one request never pays for
+// the reader's descriptor): Read calls read(2) itself and waits for the
 // socket in Go's netpoller, so no goroutine hop separates a message from
 // its reader, and the socket's read events are switched off in the loop's
 // poller meanwhile (EPOLL_CTL_MOD, or EV_DISABLE) so that its bytes do not

@@ -121,6 +121,7 @@ type conn struct {
 	waiting                  *writableWait // a SendFile's wait for room, in the send slot
 	starved                  bool
 	drained                  bool // the last receive left the socket empty
+	recvs                    int  // receives that delivered bytes, counted up to stream.SoloAfter (updateSolo)
 	closing, aborting        bool
 	wantShutWr, shutWr       bool
 	dead                     bool
@@ -405,7 +406,10 @@ func (l *Loop) adopt(fd int) *stream.Stream {
 // second connection arrives: one connection has nothing to batch, and
 // read(2) on the reader's goroutine costs less per message than a receive
 // through the ring (see the package doc). Called whenever the number of
-// connections changes.
+// connections changes, and when a connection's stream.SoloAfter-th receive
+// delivered bytes: a connection is handed over only then, so that one
+// that carries a single request (an HTTP `Connection: close`) never pays
+// for the reader's descriptor (see the package doc).
 func (l *Loop) updateSolo() {
 	if l.stats.Conns.Load() != 1 {
 		if c := l.solo; c != nil {
@@ -421,6 +425,9 @@ func (l *Loop) updateSolo() {
 	}
 	for _, c := range l.conns {
 		if c != nil && !c.closing {
+			if c.recvs < stream.SoloAfter {
+				return // completeRecv calls again
+			}
 			l.solo = c
 			// A receive in flight is cancelled; its completion re-arms,
 			// which hands over instead (armRecv).
@@ -552,6 +559,11 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 	}
 	c.recvArmed = false
 	c.drained = res > 0 && flags&cqeFSockNonempty == 0
+	if res > 0 && c.recvs < stream.SoloAfter {
+		if c.recvs++; c.recvs == stream.SoloAfter {
+			l.updateSolo()
+		}
+	}
 	switch {
 	case res == 0:
 		c.s.DeliverEnd(io.EOF)
