@@ -133,8 +133,8 @@ func (g *Group) pick() *Loop {
 }
 
 // Listener accepts connections from a listening socket on every loop of a
-// group: each loop keeps a multishot accept armed on the shared socket and
-// owns the connections it accepts.
+// group: each loop keeps an accept armed on the shared socket, re-armed
+// from its completion, and owns the connections it accepts.
 type Listener struct {
 	g         *Group
 	q         *stream.AcceptQueue
