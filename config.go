@@ -63,7 +63,7 @@ func serveConn(nc net.Conn, network string, b *backend.Backend, cfg config) (net
 		_ = unix.Close(fd)
 		return nil, err
 	}
-	c := newConn(g.Adopt(fd), network)
+	c := newConn(g.Adopt(fd), network, nil)
 	g.Release()
 	return c, nil
 }

@@ -29,17 +29,26 @@ var (
 	_ syscall.Conn = (*Conn)(nil)
 )
 
-func newConn(s *stream.Stream, network string) *Conn {
+// newConn wraps a connected stream. peer is the peer's address as the
+// accept reported it, as net takes it from accept(2); if nil, it is read
+// from the socket, as is the local address. They are read with package
+// syscall, as net does: x/sys/unix's Getsockname and Getpeername ask the
+// socket's protocol with one more getsockopt(SO_PROTOCOL) each on Linux
+// (to tell L2TP apart), system calls per connection that net does not make.
+func newConn(s *stream.Stream, network string, peer syscall.Sockaddr) *Conn {
 	c := &Conn{s: s, net: network}
 	_ = s.WithFD(func(fd int) error {
-		if sa, err := unix.Getsockname(fd); err == nil {
+		if sa, err := syscall.Getsockname(fd); err == nil {
 			c.laddr = sockaddrToAddr(sa)
 		}
-		if sa, err := unix.Getpeername(fd); err == nil {
-			c.raddr = sockaddrToAddr(sa)
+		if peer == nil {
+			peer, _ = syscall.Getpeername(fd)
 		}
 		return nil
 	})
+	if peer != nil {
+		c.raddr = sockaddrToAddr(peer)
+	}
 	return c
 }
 
@@ -55,13 +64,13 @@ func (c *Conn) setupKeepAlive(keepAlive time.Duration, cfg net.KeepAliveConfig) 
 	}
 }
 
-func sockaddrToAddr(sa unix.Sockaddr) net.Addr {
+func sockaddrToAddr(sa syscall.Sockaddr) net.Addr {
 	switch sa := sa.(type) {
-	case *unix.SockaddrUnix:
+	case *syscall.SockaddrUnix:
 		return &net.UnixAddr{Name: sa.Name, Net: "unix"}
-	case *unix.SockaddrInet4:
+	case *syscall.SockaddrInet4:
 		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
-	case *unix.SockaddrInet6:
+	case *syscall.SockaddrInet6:
 		a := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
 		if sa.ZoneId != 0 {
 			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {

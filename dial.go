@@ -346,7 +346,7 @@ func (dl *dialing) singleProto(ctx context.Context, g backend.Group, ra net.Addr
 		_ = unix.Close(fd)
 		return nil, dl.opError(ra, err)
 	}
-	c := newConn(s, dl.network)
+	c := newConn(s, dl.network, nil)
 	if dl.d.Control != nil || dl.d.ControlContext != nil {
 		c.s.NoteRawAccess() // the hook may have set SO_LINGER
 	}

@@ -44,7 +44,8 @@ func TestExecInheritsNoDescriptors(t *testing.T) {
 		sln, err := solo.Listen(t.Context(), "tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		defer sln.Close()
-		_, srv := connectT(t, sln, nil)
+		cli, srv := connectT(t, sln, nil)
+		primeSolo(t, cli, srv)
 		go func() { _, _ = srv.Read(make([]byte, 1)) }() // ends with the test's Close
 		require.Eventually(t, srv.(*Conn).s.SoloReading, 5*time.Second, time.Millisecond, "the Read waits solo")
 

@@ -27,7 +27,8 @@ import (
 // closed when the test ends. The backend's listener has one loop: shared
 // puts a second connection on it first, so that the loop receives for the
 // connection; otherwise it is the loop's only one, and its reader receives
-// (solo).
+// (solo). Either way the peer has sent it a few bytes it read
+// (primeSolo), on net's as on the backends'.
 func halfClosePair(t *testing.T, impl, network string, shared bool) (c, peer net.Conn) {
 	t.Helper()
 	addr := "127.0.0.1:0"
@@ -59,6 +60,7 @@ func halfClosePair(t *testing.T, impl, network string, shared bool) (c, peer net
 		connect()
 	}
 	c, peer = connect()
+	primeSolo(t, peer, c)
 	if rc, ok := c.(*Conn); ok {
 		require.Eventually(t, func() bool { return rc.s.LoopReceives() == shared }, 5*time.Second, time.Millisecond,
 			"shared=%v: the loop does not receive as it should", shared)

@@ -38,11 +38,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 // AcceptRing is Accept with the concrete type, like net.TCPListener's
 // AcceptTCP.
 func (l *Listener) AcceptRing() (*Conn, error) {
-	s, err := l.ln.Accept()
+	s, peer, err := l.ln.Accept()
 	if err != nil {
 		return nil, l.opErr("accept", err)
 	}
-	c := newConn(s, l.network)
+	c := newConn(s, l.network, peer)
 	if l.userOptions {
 		c.s.NoteRawAccess()
 	}

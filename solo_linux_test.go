@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ringnet/ringnet/internal/stream"
 )
 
 // soloBackends are the backends whose loops hand a lone connection's
@@ -146,8 +148,32 @@ func TestSoloRead(t *testing.T) {
 
 // oneLoopPair returns a listener on a group of one loop of backend, a
 // client connected to it and the accepted server side, all closed at the
-// end of the test.
+// end of the test. The server has received stream.SoloAfter bytes from
+// the client, one at a time, so the loop has handed its receiving to its
+// reader (TestSoloAfterReceives).
 func oneLoopPair(t *testing.T, backend string) (net.Listener, net.Conn, *Conn) {
+	t.Helper()
+	ln, cli, srv := oneLoopPairNew(t, backend)
+	primeSolo(t, cli, srv)
+	return ln, cli, srv
+}
+
+// primeSolo has peer send srv stream.SoloAfter bytes, one at a time, each
+// read by srv before the next: a loop hands a connection alone on it to
+// its reader only after that many receives delivered it bytes.
+func primeSolo(t *testing.T, peer, srv net.Conn) {
+	t.Helper()
+	for range stream.SoloAfter {
+		_, err := peer.Write([]byte{0})
+		require.NoError(t, err)
+		_, err = io.ReadFull(srv, make([]byte, 1))
+		require.NoError(t, err)
+	}
+}
+
+// oneLoopPairNew is oneLoopPair before any byte went through the
+// connection.
+func oneLoopPairNew(t *testing.T, backend string) (net.Listener, net.Conn, *Conn) {
 	t.Helper()
 	ln, err := (&ListenConfig{Backend: backend, Loops: 1}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -159,6 +185,45 @@ func oneLoopPair(t *testing.T, backend string) (net.Listener, net.Conn, *Conn) {
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
 	return ln, cli, srv
+}
+
+// TestSoloAfterReceives: a loop's only connection is handed to its reader
+// (a descriptor of its own, registered with the netpoller) only after
+// stream.SoloAfter receives through the loop delivered bytes, so that a
+// connection that carries one request and closes never pays for that.
+// Reads that wait before then wait for the loop; once it has handed over,
+// the reader receives itself.
+func TestSoloAfterReceives(t *testing.T) {
+	for _, backend := range soloBackends {
+		t.Run(backend, func(t *testing.T) {
+			before := soloHandoffs(backend)
+			_, cli, srv := oneLoopPairNew(t, backend)
+			for i := range stream.SoloAfter {
+				done := make(chan error, 1)
+				go func() {
+					_, err := io.ReadFull(srv, make([]byte, 4))
+					done <- err
+				}()
+				// The Read waits, and not in a receive of its own.
+				time.Sleep(50 * time.Millisecond)
+				assert.False(t, srv.s.SoloReading(), "Read %d receives itself", i+1)
+				assert.Equal(t, before, soloHandoffs(backend), "receiving handed to the reader before Read %d", i+1)
+				_, err := cli.Write([]byte("ping"))
+				require.NoError(t, err)
+				select {
+				case err := <-done:
+					require.NoError(t, err)
+				case <-time.After(5 * time.Second):
+					t.Fatal("Read did not return")
+				}
+			}
+			require.Eventually(t, func() bool { return soloHandoffs(backend) == before+1 }, 5*time.Second, time.Millisecond,
+				"receiving not handed to the reader after %d receives", stream.SoloAfter)
+			go func() { _, _ = srv.Read(make([]byte, 1)) }()
+			require.Eventually(t, srv.s.SoloReading, 5*time.Second, time.Millisecond,
+				"the next Read does not receive itself")
+		})
+	}
 }
 
 // TestSoloHandoverKeepsOrder streams bytes to a connection whose receiving

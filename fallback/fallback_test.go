@@ -249,11 +249,11 @@ func TestListenerClose(t *testing.T) {
 
 	accepted := make(chan error, 1)
 	go func() {
-		s, err := ln.ln.Accept()
+		s, _, err := ln.ln.Accept()
 		if err == nil {
 			// The pending connection: take it, and wait for the next.
 			s.Close()
-			_, err = ln.ln.Accept()
+			_, _, err = ln.ln.Accept()
 		}
 		accepted <- err
 	}()
@@ -266,7 +266,7 @@ func TestListenerClose(t *testing.T) {
 		t.Fatal("Accept not unblocked by Close")
 	}
 	assert.ErrorIs(t, ln.ln.Close(), stream.ErrClosed, "second Close")
-	_, err = ln.ln.Accept()
+	_, _, err = ln.ln.Accept()
 	assert.ErrorIs(t, err, stream.ErrClosed)
 
 	// Dialing a closed listener fails.
@@ -298,7 +298,7 @@ func TestAcceptDeadline(t *testing.T) {
 	ln := listen(t, Config{Loops: 1})
 	defer ln.Close()
 	ln.ln.SetDeadline(time.Now().Add(20 * time.Millisecond))
-	_, err := ln.ln.Accept()
+	_, _, err := ln.ln.Accept()
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	ln.ln.SetDeadline(time.Time{})
 	s, d := pair(t, ln)
@@ -375,7 +375,7 @@ func testAcceptEMFILE(t *testing.T) {
 
 	before := sumStats()
 	ln := g.Listen(fd)
-	_, err = ln.Accept()
+	_, _, err = ln.Accept()
 	require.ErrorIs(t, err, syscall.EMFILE)
 	// Accept asked again: one more attempt, one more error, then nothing
 	// until the next Accept — no spin.
@@ -390,7 +390,7 @@ func testAcceptEMFILE(t *testing.T) {
 	restore()
 	got, errs := 0, 0
 	for got < clients {
-		s, err := ln.Accept()
+		s, _, err := ln.Accept()
 		if err != nil {
 			require.ErrorIs(t, err, syscall.EMFILE)
 			errs++
@@ -548,7 +548,7 @@ func TestGroupLifetime(t *testing.T) {
 
 	d, err := net.Dial("tcp", addr.String())
 	require.NoError(t, err)
-	s, err := ln.Accept()
+	s, _, err := ln.Accept()
 	require.NoError(t, err)
 	require.NoError(t, ln.Close())
 	time.Sleep(10 * time.Millisecond)
@@ -699,7 +699,7 @@ func TestListenUnpollable(t *testing.T) {
 	ln := g.Listen(fd)
 	g.Release()
 	for range 3 {
-		_, err = ln.Accept()
+		_, _, err = ln.Accept()
 		require.ErrorIs(t, err, syscall.EPERM)
 	}
 	require.NoError(t, ln.Close())

@@ -4,6 +4,7 @@ package fallback
 
 import (
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -183,20 +184,20 @@ func (g *Group) Listen(fd int) backend.Listener {
 	return ln
 }
 
-// Accept returns the next accepted connection (its fd is s.FD()), the
-// syscall.Errno an accept failed with, stream.ErrClosed after Close, or
-// os.ErrDeadlineExceeded.
-func (ln *Listener) Accept() (*stream.Stream, error) {
+// Accept returns the next accepted connection (its fd is s.FD()) and its
+// peer's address, the syscall.Errno an accept failed with,
+// stream.ErrClosed after Close, or os.ErrDeadlineExceeded.
+func (ln *Listener) Accept() (*stream.Stream, syscall.Sockaddr, error) {
 	a, err := ln.q.Pop()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a.Err != nil {
 		l := ln.l
 		l.post(func() { l.retryAccept(ln) })
-		return nil, a.Err
+		return nil, nil, a.Err
 	}
-	return a.Stream, nil
+	return a.Stream, a.Peer, nil
 }
 
 // SetDeadline sets the deadline of Accept.

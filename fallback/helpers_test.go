@@ -199,7 +199,7 @@ func (l *tlistener) Accept() (net.Conn, error) {
 }
 
 func (l *tlistener) accept() (*sconn, error) {
-	s, err := l.ln.Accept()
+	s, _, err := l.ln.Accept()
 	if err != nil {
 		if err == stream.ErrClosed {
 			err = net.ErrClosed

@@ -88,6 +88,7 @@ type conn struct {
 	hup        bool          // the poller reported the peer's FIN or an error
 	urgent     bool          // the peer sent urgent data: a short read no longer means the socket is empty
 	readsOff   bool          // the poller does not report its read events (a solo reader reads)
+	recvs      int           // reads that delivered bytes, counted up to stream.SoloAfter (updateSolo)
 	rerun      bool          // queued on the loop's rerun list
 
 	closing, aborting  bool
@@ -376,7 +377,9 @@ func (l *Loop) register(c *conn) {
 // reporting a solo connection's read events meanwhile (watchReads); bytes
 // that arrived in between are read at once when receiving comes back
 // (recv turns the events on again, which reports the current readiness,
-// and ReqResume reads).
+// and ReqResume reads). A connection is handed over only once the loop
+// has read bytes for it stream.SoloAfter times, so that one that carries a
+// single request never pays for the reader's descriptor.
 func (l *Loop) updateSolo() {
 	if l.stats.Conns.Load() != 1 {
 		if c := l.solo; c != nil {
@@ -392,6 +395,9 @@ func (l *Loop) updateSolo() {
 	}
 	for _, e := range l.ents {
 		if c := e.c; c != nil && !c.closing && !c.dead {
+			if c.recvs < stream.SoloAfter {
+				return // recv calls again
+			}
 			l.solo = c
 			if c.s.StartSolo(true) {
 				l.watchReads(c, false)
@@ -455,6 +461,14 @@ func (l *Loop) recv(c *conn) {
 			if c.s.Deliver(l.buf[:n]) {
 				l.stats.RecvPauses.Add(1)
 				return
+			}
+			if c.recvs < stream.SoloAfter {
+				if c.recvs++; c.recvs == stream.SoloAfter {
+					l.updateSolo()
+					if !c.s.LoopReceives() {
+						return // handed to its reader, which reads the rest
+					}
+				}
 			}
 			if n < len(l.buf) && !c.hup && !c.urgent {
 				// Drained: bytes arriving later raise a new edge.
@@ -627,15 +641,15 @@ func (l *Loop) accept(ln *Listener) {
 		return
 	}
 	for i := 0; ; {
-		fd, err := accept(ln.sock.FD())
+		fd, peer, err := accept(ln.sock.FD())
 		switch err {
 		case nil:
 			l.stats.Accepts.Add(1)
 			l.group.acquire() // the connection's reference, from now on
 			if t := l.group.pick(); t == l {
-				l.deliverAccepted(ln, fd)
+				l.deliverAccepted(ln, fd, peer)
 			} else {
-				t.post(func() { t.deliverAccepted(ln, fd) })
+				t.post(func() { t.deliverAccepted(ln, fd, peer) })
 			}
 			if i++; i == acceptBudget {
 				if !ln.rerun {
@@ -663,9 +677,10 @@ func (l *Loop) accept(ln *Listener) {
 	}
 }
 
-// deliverAccepted adopts an accepted fd and queues it for Accept. The
-// connection's group reference was taken by the accepting loop.
-func (l *Loop) deliverAccepted(ln *Listener, fd int) {
+// deliverAccepted adopts an accepted fd and queues it for Accept, with
+// its peer's address. The connection's group reference was taken by the
+// accepting loop.
+func (l *Loop) deliverAccepted(ln *Listener, fd int, peer syscall.Sockaddr) {
 	if ln.closing.Load() {
 		_ = unix.Close(fd)
 		l.group.release()
@@ -673,7 +688,7 @@ func (l *Loop) deliverAccepted(ln *Listener, fd int) {
 	}
 	c := l.newConn(fd)
 	l.register(c)
-	if !ln.q.Push(stream.Accepted{Stream: c.s}) {
+	if !ln.q.Push(stream.Accepted{Stream: c.s, Peer: peer}) {
 		_ = c.s.Close()
 	}
 }

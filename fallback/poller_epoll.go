@@ -4,6 +4,7 @@ package fallback
 
 import (
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -108,10 +109,12 @@ func (p *poller) event(i int) (fd int, ev uint32) {
 	return int(e.Fd), ev
 }
 
-// accept accepts one connection as a non-blocking, close-on-exec socket.
-func accept(fd int) (int, error) {
-	nfd, _, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-	return nfd, err
+// accept accepts one connection as a non-blocking, close-on-exec socket
+// and returns its peer's address. It is package syscall's, as net's is:
+// x/sys/unix's Accept4 asks the socket's protocol with one more
+// getsockopt(SO_PROTOCOL) per connection on Linux.
+func accept(fd int) (int, syscall.Sockaddr, error) {
+	return syscall.Accept4(fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
 }
 
 // sendmsg sends b without raising SIGPIPE.

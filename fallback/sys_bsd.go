@@ -8,10 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// accept accepts one connection as a non-blocking, close-on-exec socket.
-func accept(fd int) (int, error) {
-	nfd, _, err := syscall.Accept4(fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-	return nfd, err
+// accept accepts one connection as a non-blocking, close-on-exec socket
+// and returns its peer's address.
+func accept(fd int) (int, syscall.Sockaddr, error) {
+	return syscall.Accept4(fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
 }
 
 // sendmsg sends b without raising SIGPIPE.

@@ -8,24 +8,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// accept accepts one connection as a non-blocking, close-on-exec socket.
-// darwin has no accept4: ForkLock keeps a concurrent fork+exec from
-// inheriting the socket before it is marked close-on-exec.
-func accept(fd int) (int, error) {
+// accept accepts one connection as a non-blocking, close-on-exec socket
+// and returns its peer's address. darwin has no accept4: ForkLock keeps a
+// concurrent fork+exec from inheriting the socket before it is marked
+// close-on-exec.
+func accept(fd int) (int, syscall.Sockaddr, error) {
 	syscall.ForkLock.RLock()
-	nfd, _, err := unix.Accept(fd)
+	nfd, peer, err := syscall.Accept(fd)
 	if err == nil {
 		unix.CloseOnExec(nfd)
 	}
 	syscall.ForkLock.RUnlock()
 	if err != nil {
-		return -1, err
+		return -1, nil, err
 	}
 	if err = unix.SetNonblock(nfd, true); err != nil {
 		_ = unix.Close(nfd)
-		return -1, err
+		return -1, nil, err
 	}
-	return nfd, nil
+	return nfd, peer, nil
 }
 
 // sendmsg sends b; the socket does not raise SIGPIPE (setNoSigpipe).

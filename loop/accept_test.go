@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -20,11 +21,32 @@ func listenT(t *testing.T) (*Listener, string) {
 	return ln, addr
 }
 
-// listenCfg starts accepting on a loopback socket with a group of cfg,
+// listenNetT starts accepting on a loopback socket of network (tcp4:
+// 127.0.0.1, tcp6: ::1) with a group of loops; both end with the test.
+func listenNetT(t *testing.T, network string, loops int) (*Listener, string) {
+	t.Helper()
+	ln, addr, _ := listenNetCfg(t, network, Config{Loops: loops})
+	return ln, addr
+}
+
+// listenCfg starts accepting on a 127.0.0.1 socket with a group of cfg,
 // and returns the group too; both end with the test.
 func listenCfg(t testing.TB, cfg Config) (*Listener, string, *Group) {
 	t.Helper()
-	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	return listenNetCfg(t, "tcp", cfg)
+}
+
+// listenNetCfg is listenCfg on a socket of network (tcp6: ::1).
+func listenNetCfg(t testing.TB, network string, cfg Config) (*Listener, string, *Group) {
+	t.Helper()
+	host := "127.0.0.1:0"
+	if network == "tcp6" {
+		host = "[::1]:0"
+	}
+	nl, err := net.Listen(network, host)
+	if network == "tcp6" && err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
 	require.NoError(t, err)
 	rc, err := nl.(syscall.Conn).SyscallConn()
 	require.NoError(t, err)
@@ -64,7 +86,7 @@ func acceptN(t *testing.T, ln *Listener, n int) {
 	t.Helper()
 	for i := range n {
 		ln.SetDeadline(time.Now().Add(5 * time.Second))
-		s, err := ln.Accept()
+		s, _, err := ln.Accept()
 		require.NoError(t, err, "connection %d of %d", i+1, n)
 		require.NoError(t, s.Close())
 	}
@@ -93,7 +115,7 @@ func TestAcceptPauseRacesDrain(t *testing.T) {
 	testHookPausing = func(ln *Listener) {
 		testHookPausing = nil // once (it runs on the loop goroutine)
 		for ln.q.Len() > 0 {
-			s, err := ln.Accept()
+			s, _, err := ln.Accept()
 			if err == nil {
 				_ = s.Close()
 			}
@@ -112,4 +134,65 @@ func TestAcceptPauseRacesDrain(t *testing.T) {
 	// come later must still be accepted.
 	dialN(t, addr, 8)
 	acceptN(t, ln, 8)
+}
+
+// TestAcceptPeer: Accept returns the peer's address as the accept
+// reported it, in the form syscall.Getpeername gives, for IPv4 and IPv6.
+func TestAcceptPeer(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			ln, addr := listenNetT(t, network, 1)
+			c, err := net.Dial(network, addr)
+			if network == "tcp6" && err != nil {
+				t.Skipf("no IPv6 loopback: %v", err)
+			}
+			require.NoError(t, err)
+			defer c.Close()
+			ln.SetDeadline(time.Now().Add(5 * time.Second))
+			s, peer, err := ln.Accept()
+			require.NoError(t, err)
+			defer s.Close()
+			want, err := syscall.Getpeername(s.FD())
+			require.NoError(t, err)
+			assert.Equal(t, want, peer)
+			local := c.LocalAddr().(*net.TCPAddr)
+			switch p := peer.(type) {
+			case *syscall.SockaddrInet4:
+				assert.Equal(t, local.Port, p.Port)
+				assert.True(t, local.IP.Equal(net.IP(p.Addr[:])), "peer %v, client %v", p.Addr, local.IP)
+			case *syscall.SockaddrInet6:
+				assert.Equal(t, local.Port, p.Port)
+				assert.True(t, local.IP.Equal(net.IP(p.Addr[:])), "peer %v, client %v", p.Addr, local.IP)
+			default:
+				t.Fatalf("peer %T", peer)
+			}
+		})
+	}
+}
+
+// TestAcceptSpread: the loops of a group take the connections of a
+// listener in turn and keep them, though the kernel hands each connection
+// to one waiting accept: connections made one after the other end up on
+// every loop.
+func TestAcceptSpread(t *testing.T) {
+	const loops, conns = 2, 16
+	ln, addr := listenNetT(t, "tcp4", loops)
+	for i := range conns {
+		c, err := net.Dial("tcp4", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		ln.SetDeadline(time.Now().Add(5 * time.Second))
+		s, _, err := ln.Accept()
+		require.NoError(t, err, "connection %d", i)
+		t.Cleanup(func() { s.Close() })
+	}
+	var accepted, owned []int64
+	for _, l := range ln.g.loops {
+		accepted = append(accepted, int64(l.stats.Accepts.Load()))
+		owned = append(owned, l.stats.Conns.Load())
+	}
+	assert.Equal(t, accepted, owned, "a loop owns what it accepted")
+	for i, n := range owned {
+		assert.NotZero(t, n, "loop %d took no connection of %d (per loop: %v)", i, conns, owned)
+	}
 }

@@ -3,26 +3,27 @@
 // provided-buffer ring and one eventfd.
 //
 // What it owns: the rings (set up through github.com/godzie44/go-uring,
-// whose SQ/CQ code it uses; ops that library lacks — multishot accept,
-// receive with buffer select, multishot RECVMSG with buffer select,
-// SENDMSG from a msghdr the loop keeps, the buffer ring registration — are
-// filled into its exported SQEntry (uring.go) or registered with
-// io_uring_register(2) directly: go-uring's constructors allocate per
-// operation, its opcode list stops near 5.15, and it has no operation for
-// RECVMSG or SENDMSG, nor IORING_RECV_MULTISHOT), the sockets it was
-// handed (it alone closes them), and the completion side of every
-// operation. What it must never touch: a user
+// whose SQ/CQ code it uses; ops that library lacks — accept with the
+// peer's address, receive with buffer select, multishot RECVMSG with
+// buffer select, SENDMSG from a msghdr the loop keeps, the buffer ring
+// registration — are filled into its exported SQEntry (uring.go) or
+// registered with io_uring_register(2) directly: go-uring's constructors
+// allocate per operation, its opcode list stops near 5.15, and it has no
+// operation for RECVMSG or SENDMSG, nor IORING_RECV_MULTISHOT), the
+// sockets it was handed (it alone closes them), and the completion side
+// of every operation. What it must never touch: a user
 // goroutine's blocking, deadlines or buffers — those live in
 // internal/stream, which the loop feeds through Deliver*/Send* calls — and
 // the public API, which lives in the root package.
 //
 // # Data path
 //
-// Accept: every loop keeps a multishot accept armed on a listening socket;
-// the loop that gets a connection hands it round-robin to a loop, which
-// keeps one receive armed for it. Receive completions pick a buffer from
-// the loop's provided-buffer ring; the bytes are copied into the buffer of
-// a reader that waits for them, or else into the connection's queue
+// Accept: every loop keeps one accept armed on a listening socket,
+// re-armed from its completion, and keeps the connections it accepts,
+// with one receive armed for each (see "Accepting" below). Receive
+// completions pick a buffer from the loop's provided-buffer ring; the
+// bytes are copied into the buffer of a reader that waits for them, or
+// else into the connection's queue
 // (stream.Deliver), and the buffer goes back to the ring at once, so an
 // idle connection holds no receive buffer. A connection whose unread bytes
 // pass a high-water mark is not re-armed until its reader drains it; a
@@ -81,6 +82,44 @@
 // user_data carries an op code, a 24-bit generation and a slot index,
 // never a Go pointer: completions that arrive after a slot was reused are
 // recognised and dropped (their buffers still go back to the ring).
+//
+// # Accepting, and why (measured)
+//
+// Each loop arms a single-shot IORING_OP_ACCEPT on every listening socket
+// and arms it again from its completion (unless the accept queue is full,
+// or the accept failed: then Accept re-arms). Accepts wait for a
+// connection exclusively, and the kernel wakes the oldest waiter, whose
+// re-armed accept then queues behind the others', so the loops take the
+// connections in turn, and each keeps what it accepts: no connection is
+// handed between loops. An accept that finds a connection waiting takes
+// it at once, in the io_uring_enter that submits it. Its completion
+// carries the peer's address, which the accept writes to the listener's
+// entry in the loop (acceptAddr): the connection's RemoteAddr then needs
+// no getpeername(2), as net's needs none (it keeps accept(2)'s).
+//
+// It was a multishot accept, armed once per loop when Listen ran, whose
+// connections the one loop that got them all (the kernel keeps waking the
+// same multishot waiter) handed round-robin to the others through their
+// inboxes. But a multishot accept's completions run as task work on the
+// thread that armed it, and a goroutine has no thread: that thread was
+// usually asleep by then, or parked in the netpoller for other goroutines
+// (its epoll_pwait ended in EINTR under strace), and the kernel woke it
+// once per connection for that alone. Re-armed by the loop, an accept's
+// task work lands on the thread the loop last ran on, as a receive's does
+// (above). Measured with wrk -t1 -c50 -d4s -H
+// 'Connection: close' against bench/server's /hello, perf stat on the
+// server, 6 interleaved repetitions (2026-12-08, the machine shared):
+// context switches per request 1.15 with the multishot accept and the
+// hand-off, 0.65 with this, 0.63 for the stdlib; system calls per request
+// 10.3, 9.2 and 13.3; the server's CPU time per request 1.24×, 1.09× the
+// stdlib's (medians of the same-repetition ratios). In-process,
+// BenchmarkConnPerRequest counted 0.62 voluntary context switches per
+// connection before, 0.21 after (n=6, p=0.002). Both loops took half the
+// connections (25,674 and 25,846 of one run). Throughput, with the
+// addresses read through package syscall as well (the root package's
+// newConn), 10 repetitions of 2 s: 0.84× the stdlib's before (0.68–1.11),
+// 1.02× after (0.76–1.28); a 16-repetition run earlier the same day,
+// 0.87× and 0.92×: this machine's noise is larger than the change.
 //
 // # Datagrams
 //
@@ -187,7 +226,17 @@
 // (stream.StopSolo; a reader inside read(2) or its wait is interrupted
 // and hands it back first), so the loop and a reader never receive at
 // the same time and no byte can be reordered between them. When the
-// connections drop to one again, the survivor goes solo.
+// connections drop to one again, the survivor goes solo. A connection
+// goes solo only once stream.SoloAfter receives through the ring have
+// delivered it bytes: the reader's dup and its netpoller registration
+// cost four system calls over the connection's life, which one that
+// carries a single request never recovers. With wrk -t1 -c1 -H
+// 'Connection: close' (each connection alone on its loop; perf stat on
+// the server, 8 interleaved repetitions, 2026-12-08), system calls per
+// request fell from 25.4 to 21.1 (the stdlib: 19.9); the fcntl(2) dups
+// alone went from 1.6 per request (handed over at once) through 0.28
+// (after one receive) to none; throughput and CPU time did not move
+// beyond the noise (1.0× and 1.12× the stdlib's, both ways).
 //
 // Why: one connection gives the ring nothing to batch, and its receive
 // path costs more per message than read(2). Each message through the ring

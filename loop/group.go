@@ -4,6 +4,7 @@ package loop
 
 import (
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -147,8 +148,8 @@ func (g *Group) pick() *Loop {
 }
 
 // Listener accepts connections from a listening socket on every loop of a
-// group: each loop keeps a multishot accept armed on the shared socket and
-// owns the connections it accepts.
+// group: each loop keeps an accept armed on the shared socket, re-armed
+// from its completion, and owns the connections it accepts.
 type Listener struct {
 	g         *Group
 	q         *stream.AcceptQueue
@@ -175,23 +176,23 @@ func (g *Group) Listen(fd int) backend.Listener {
 	return ln
 }
 
-// Accept returns the next accepted connection (its fd is s.FD()), or the
-// errno an accept failed with, stream.ErrClosed after Close, or
-// os.ErrDeadlineExceeded.
-func (ln *Listener) Accept() (*stream.Stream, error) {
+// Accept returns the next accepted connection (its fd is s.FD()) and its
+// peer's address (nil for a Unix socket's peer), or the errno an accept
+// failed with, stream.ErrClosed after Close, or os.ErrDeadlineExceeded.
+func (ln *Listener) Accept() (*stream.Stream, syscall.Sockaddr, error) {
 	a, err := ln.q.Pop()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a.Err != nil {
 		ln.errQueued.Store(false)
 		for _, l := range ln.g.loops {
 			l.post(func() { l.rearmAccept(ln) })
 		}
-		return nil, a.Err
+		return nil, nil, a.Err
 	}
 	ln.resumeIfDrained()
-	return a.Stream, nil
+	return a.Stream, a.Peer, nil
 }
 
 // resumeIfDrained re-arms the loops' accepts once a pause for a full queue

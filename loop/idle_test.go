@@ -52,7 +52,7 @@ func echoAll(ln *Listener) (wait func()) {
 	go func() {
 		defer wg.Done()
 		for {
-			s, err := ln.Accept()
+			s, _, err := ln.Accept()
 			if err != nil {
 				return
 			}

@@ -138,6 +138,7 @@ type conn struct {
 	waiting                  *writableWait // a SendFile's wait for room, in the send slot
 	starved                  bool
 	drained                  bool // the last receive left the socket empty
+	recvs                    int  // receives that delivered bytes, counted up to stream.SoloAfter (updateSolo)
 	closing, aborting        bool
 	wantShutWr, shutWr       bool
 	dead                     bool
@@ -157,10 +158,14 @@ func (c *conn) SendDirect() bool { return c.l.sig.Sleeping() }
 type lentry struct {
 	ln        *Listener
 	gen       uint32
-	armed     bool
+	armed     bool // an accept is in flight
 	cancelled bool
 	failed    bool // the last accept failed; re-armed when Accept asks
-	paused    bool // cancelled because the accept queue is full; re-armed as Accept drains it
+	paused    bool // not re-armed because the accept queue is full; re-armed as Accept drains it
+
+	// Where the accept in flight writes the peer's address: the entry
+	// stays in l.lns until the accept's CQE.
+	peer acceptAddr
 }
 
 func newLoop(id int, g *Group, cfg Config) (l *Loop, err error) {
@@ -388,7 +393,7 @@ func (l *Loop) complete(ud uint64, res int32, flags uint32) {
 			l.wakeArmed = true
 		}
 	case udAccept:
-		l.completeAccept(gen, slot, res, flags)
+		l.completeAccept(gen, slot, res)
 	case udRecv:
 		l.completeRecv(l.lookup(gen, slot), res, flags)
 	case udSend, udPollOut:
@@ -448,7 +453,10 @@ func (l *Loop) adopt(fd int) *stream.Stream {
 // second connection arrives: one connection has nothing to batch, and
 // read(2) on the reader's goroutine costs less per message than a receive
 // through the ring (see the package doc). Called whenever the number of
-// connections changes.
+// connections changes, and when a connection's stream.SoloAfter-th receive
+// delivered bytes: a connection is handed over only then, so that one
+// that carries a single request (an HTTP `Connection: close`) never pays
+// for the reader's descriptor (see the package doc).
 func (l *Loop) updateSolo() {
 	if l.stats.Conns.Load() != 1 {
 		if c := l.solo; c != nil {
@@ -464,6 +472,9 @@ func (l *Loop) updateSolo() {
 	}
 	for _, c := range l.conns {
 		if c != nil && !c.closing {
+			if c.recvs < stream.SoloAfter {
+				return // completeRecv calls again
+			}
 			l.solo = c
 			// A receive in flight is cancelled; its completion re-arms,
 			// which hands over instead (armRecv).
@@ -601,6 +612,11 @@ func (l *Loop) completeRecv(c *conn, res int32, flags uint32) {
 	c.recvArmed = false
 	l.recvs--
 	c.drained = res > 0 && flags&cqeFSockNonempty == 0
+	if res > 0 && c.recvs < stream.SoloAfter {
+		if c.recvs++; c.recvs == stream.SoloAfter {
+			l.updateSolo()
+		}
+	}
 	switch {
 	case res == 0:
 		c.s.DeliverEnd(io.EOF)
@@ -712,7 +728,7 @@ func (l *Loop) armAccept(e *lentry, slot uint32) {
 	if e.armed || e.ln.closing.Load() {
 		return
 	}
-	l.prepAcceptMultishot(e.ln.sock.FD(), packUD(udAccept, e.gen, slot))
+	l.prepAccept(e.ln.sock.FD(), &e.peer, packUD(udAccept, e.gen, slot))
 	e.armed, e.cancelled, e.failed, e.paused = true, false, false, false
 }
 
@@ -758,7 +774,7 @@ func (l *Loop) dropListener(e *lentry, slot uint32) {
 // pause a listener's accepts and the flag that tells Accept so (tests).
 var testHookPausing func(*Listener)
 
-func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
+func (l *Loop) completeAccept(gen, slot uint32, res int32) {
 	if int(slot) >= len(l.lns) || l.lns[slot] == nil || l.lns[slot].gen != gen {
 		if res >= 0 {
 			_ = unix.Close(int(res))
@@ -766,22 +782,16 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 		return
 	}
 	e := l.lns[slot]
+	e.armed = false
 	if res >= 0 {
 		l.stats.Accepts.Add(1)
-		// The kernel hands a shared socket's connections to the first
-		// waiter, so one loop would own them all: spread them round-robin.
-		if t := l.group.pick(); t == l {
-			l.deliverAccepted(e.ln, int(res))
-		} else {
-			ln, fd := e.ln, int(res)
-			t.post(func() { t.deliverAccepted(ln, fd) })
-		}
+		// Read before the accept is re-armed, which reuses e.peer.
+		l.deliverAccepted(e.ln, int(res), e.peer.sockaddr())
 		// Connections nobody accepts stay in the kernel's backlog, as
 		// with net, rather than pile up here: stop accepting above the
 		// mark, and let Accept re-arm when it has drained half of it.
-		if e.armed && !e.cancelled && e.ln.q.Len() >= AcceptBacklog {
-			l.prepCancel(packUD(udAccept, e.gen, slot))
-			e.cancelled, e.paused = true, true
+		if e.ln.q.Len() >= AcceptBacklog {
+			e.paused = true
 			if testHookPausing != nil {
 				testHookPausing(e.ln)
 			}
@@ -791,21 +801,11 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 			e.ln.resumeIfDrained()
 		}
 	}
-	if flags&cqeFMore != 0 {
-		return
-	}
-	e.armed = false
 	if e.ln.closing.Load() {
 		l.dropListener(e, slot)
 		return
 	}
-	if res < 0 {
-		if res == -int32(unix.ECANCELED) {
-			if !e.paused {
-				l.armAccept(e, slot)
-			}
-			return
-		}
+	if res < 0 && res != -int32(unix.ECANCELED) {
 		// EMFILE, ENFILE, ENOMEM...: tell Accept, and wait for it to ask
 		// again before re-arming, so that an error that persists costs one
 		// completion per Accept call instead of a spin.
@@ -819,17 +819,20 @@ func (l *Loop) completeAccept(gen, slot uint32, res int32, flags uint32) {
 		}
 		return
 	}
-	l.armAccept(e, slot)
+	if !e.paused {
+		l.armAccept(e, slot)
+	}
 }
 
-// deliverAccepted adopts an accepted fd and queues it for Accept.
-func (l *Loop) deliverAccepted(ln *Listener, fd int) {
+// deliverAccepted adopts an accepted fd and queues it for Accept, with
+// its peer's address if known.
+func (l *Loop) deliverAccepted(ln *Listener, fd int, peer syscall.Sockaddr) {
 	if ln.closing.Load() {
 		_ = unix.Close(fd)
 		return
 	}
 	s := l.adopt(fd)
-	if !ln.q.Push(stream.Accepted{Stream: s}) {
+	if !ln.q.Push(stream.Accepted{Stream: s, Peer: peer}) {
 		_ = s.Close()
 	}
 }

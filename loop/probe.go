@@ -16,13 +16,20 @@ import (
 
 // Probe checks that this kernel and process can run the loops: it sets up
 // a small ring, probes the opcodes the loops use, registers a
-// provided-buffer ring and accepts one loopback connection through a
-// multishot accept (which has no feature bit). It returns nil, or an error
-// wrapping ErrUnsupported that names the cause: the io_uring_setup errno
-// (ENOSYS: no io_uring; EPERM: forbidden by seccomp or
-// kernel.io_uring_disabled; ENOMEM: RLIMIT_MEMLOCK), a missing opcode, or
-// the failed registration or accept.
+// provided-buffer ring and accepts one loopback connection through the
+// ring, as the loops do. It returns nil, or an error wrapping
+// ErrUnsupported that names the cause: the io_uring_setup errno (ENOSYS:
+// no io_uring; EPERM: forbidden by seccomp or kernel.io_uring_disabled;
+// ENOMEM: RLIMIT_MEMLOCK), a missing opcode, or the failed registration or
+// accept.
 func Probe() error {
+	// The kernel writes the accept's peer address after Submit returns:
+	// pinned, it lives on the heap, unmoved, until the ring is closed
+	// (which ends the accept if no connection completed it).
+	peer := new(acceptAddr)
+	var pin runtime.Pinner
+	pin.Pin(peer)
+	defer pin.Unpin()
 	ring, err := uring.New(8)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnsupported, err)
@@ -39,14 +46,13 @@ func Probe() error {
 		bufs.unregister(ring.Fd())
 		bufs.unmap()
 	}()
-	return probeMultishotAccept(ring)
+	return probeAccept(ring, peer)
 }
 
-// probeMultishotAccept arms a multishot accept on a loopback listener and
-// checks that a connection completes it with IORING_CQE_F_MORE set. A
-// machine without a usable loopback cannot run the test; that is not held
-// against io_uring.
-func probeMultishotAccept(ring *uring.Ring) error {
+// probeAccept arms an accept on a loopback listener and checks that a
+// connection completes it with the peer's address. A machine without a
+// usable loopback cannot run the test; that is not held against io_uring.
+func probeAccept(ring *uring.Ring, peer *acceptAddr) error {
 	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil
@@ -63,8 +69,8 @@ func probeMultishotAccept(ring *uring.Ring) error {
 	if err != nil {
 		return fmt.Errorf("%w: probe: %w", ErrUnsupported, err)
 	}
-	*e = uring.SQEntry{OpCode: opAccept, Fd: int32(lfd), IoPrio: acceptMultishot,
-		OpcodeFlags: unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC, UserData: 1}
+	*e = uring.SQEntry{UserData: 1}
+	fillAccept(e, lfd, peer)
 	if _, err := ring.Submit(); err != nil {
 		return fmt.Errorf("%w: probe submit: %w", ErrUnsupported, err)
 	}
@@ -78,16 +84,16 @@ func probeMultishotAccept(ring *uring.Ring) error {
 	}
 	cqe, err := ring.WaitCQEventsWithTimeout(1, 2*time.Second)
 	if err != nil {
-		return fmt.Errorf("%w: multishot accept did not complete: %w", ErrUnsupported, err)
+		return fmt.Errorf("%w: accept did not complete: %w", ErrUnsupported, err)
 	}
-	res, flags := cqe.Res, cqe.Flags
+	res := cqe.Res
 	ring.SeenCQE(cqe)
 	if res < 0 {
-		return fmt.Errorf("%w: multishot accept: %w", ErrUnsupported, unix.Errno(-res))
+		return fmt.Errorf("%w: accept: %w", ErrUnsupported, unix.Errno(-res))
 	}
 	unix.Close(int(res))
-	if flags&cqeFMore == 0 {
-		return fmt.Errorf("%w: accept is not multishot on this kernel", ErrUnsupported)
+	if peer.sockaddr() == nil {
+		return fmt.Errorf("%w: accept reported no peer address", ErrUnsupported)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 type Stats struct {
 	Loop          int
 	Conns         atomic.Int64  // connections and datagram sockets owned now
-	Accepts       atomic.Uint64 // connections this loop accepted, before they are spread over the loops
+	Accepts       atomic.Uint64 // connections this loop accepted (and owns)
 	AcceptErrors  atomic.Uint64 // accepts that failed (EMFILE...)
 	Connects      atomic.Uint64 // IORING_OP_CONNECT operations submitted
 	ZeroCopyBytes atomic.Uint64 // ReadFrom bytes sent with sendfile(2) or splice(2)

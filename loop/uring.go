@@ -5,6 +5,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"unsafe"
 
 	"github.com/godzie44/go-uring/uring"
@@ -26,10 +27,8 @@ const (
 
 	sqeBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT
 
-	acceptMultishot = 1 << 0 // IORING_ACCEPT_MULTISHOT, in sqe.ioprio
-
 	cqeFBuffer       = 1 << 0 // IORING_CQE_F_BUFFER
-	cqeFMore         = 1 << 1 // IORING_CQE_F_MORE
+	cqeFMore         = 1 << 1 // IORING_CQE_F_MORE: a multishot operation goes on
 	cqeFSockNonempty = 1 << 2 // IORING_CQE_F_SOCK_NONEMPTY
 	recvPollFirst    = 1 << 0 // IORING_RECVSEND_POLL_FIRST
 	recvMultishotBit = 1 << 1 // IORING_RECV_MULTISHOT, in sqe.ioprio
@@ -113,13 +112,49 @@ func (l *Loop) sqe() *uring.SQEntry {
 	return e
 }
 
-func (l *Loop) prepAcceptMultishot(fd int, ud uint64) {
+// acceptAddr is where an accept writes its peer's address.
+type acceptAddr struct {
+	raw unix.RawSockaddrAny
+	len uint32
+}
+
+// prepAccept queues one accept on listening socket fd; the kernel writes
+// the peer's address to a, which must stay alive and unmoved until the CQE.
+func (l *Loop) prepAccept(fd int, a *acceptAddr, ud uint64) {
 	e := l.sqe()
+	fillAccept(e, fd, a)
+	e.UserData = ud
+}
+
+func fillAccept(e *uring.SQEntry, fd int, a *acceptAddr) {
+	a.len = unix.SizeofSockaddrAny
 	e.OpCode = opAccept
 	e.Fd = int32(fd)
-	e.IoPrio = acceptMultishot
+	e.Addr = uint64(uintptr(unsafe.Pointer(&a.raw)))
+	e.Off = uint64(uintptr(unsafe.Pointer(&a.len))) // sqe->addr2
 	e.OpcodeFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
-	e.UserData = ud
+}
+
+// sockaddr is the address an accept wrote, in the form syscall.Getpeername
+// returns it, for TCP over IPv4 or IPv6. For other families it returns
+// nil: the caller then asks the socket, so that a Unix peer's address is
+// exactly what net reports.
+func (a *acceptAddr) sockaddr() syscall.Sockaddr {
+	switch {
+	case a.raw.Addr.Family == unix.AF_INET && a.len >= unix.SizeofSockaddrInet4:
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(&a.raw))
+		return &syscall.SockaddrInet4{Port: port(p.Port), Addr: p.Addr}
+	case a.raw.Addr.Family == unix.AF_INET6 && a.len >= unix.SizeofSockaddrInet6:
+		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(&a.raw))
+		return &syscall.SockaddrInet6{Port: port(p.Port), ZoneId: p.Scope_id, Addr: p.Addr}
+	}
+	return nil
+}
+
+// port converts a port from network byte order, as it lies in memory.
+func port(p uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return int(b[0])<<8 | int(b[1])
 }
 
 // prepRecv queues a receive into a buffer the kernel picks from the

@@ -86,10 +86,12 @@ type FileSender interface {
 
 // Listener accepts connections on one listening socket.
 type Listener interface {
-	// Accept returns the next connection's stream, a syscall.Errno from a
+	// Accept returns the next connection's stream and its peer's
+	// address as the accept reported it (nil when the backend did not
+	// learn it: the caller asks the socket), or a syscall.Errno from a
 	// failed accept, stream.ErrClosed after Close, or
 	// os.ErrDeadlineExceeded.
-	Accept() (*stream.Stream, error)
+	Accept() (*stream.Stream, syscall.Sockaddr, error)
 	// SetDeadline sets the deadline of Accept.
 	SetDeadline(t time.Time)
 	// Close stops accepting and closes the socket; a second Close returns
@@ -122,7 +124,7 @@ type Stats struct {
 	Backend        string
 	Loop           int
 	Conns          int64  // connections and datagram sockets owned now
-	Accepts        uint64 // connections this loop accepted from the kernel, before they are spread over the loops (Conns is who owns them)
+	Accepts        uint64 // connections this loop accepted from the kernel (io_uring loops keep them; poll spreads them over the loops, and Conns is who owns them)
 	AcceptErrors   uint64 // accepts that failed (EMFILE...)
 	Connects       uint64 // outgoing connects the loop carried out (dials)
 	ZeroCopyBytes  uint64 // bytes ReadFrom moved to sockets without user-space copies (sendfile(2) or splice(2))

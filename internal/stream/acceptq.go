@@ -4,13 +4,16 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// Accepted is one result of a listening socket: a new connection, or the
-// error its accept failed with (a syscall.Errno).
+// Accepted is one result of a listening socket: a new connection, with
+// its peer's address as the accept reported it (nil if the backend did
+// not learn it), or the error its accept failed with (a syscall.Errno).
 type Accepted struct {
 	Stream *Stream
+	Peer   syscall.Sockaddr
 	Err    error
 }
 
