@@ -119,55 +119,69 @@ func (p *echoPeer) roundTrips(id int, sizes []int, resent *atomic.Int64) error {
 // TestPacketEcho echoes datagrams of every size from zero to the largest
 // through a server on each backend, from many peers at once (the
 // standard library's unconnected sockets, the backend's own, dialed and
-// not), every byte checked: IPv4, IPv6, Unix datagram sockets with path
-// and abstract names.
+// not), every byte checked: IPv4, IPv6, a dual-stack server (bound to
+// [::]) with IPv4 and IPv6 peers, Unix datagram sockets with path and
+// abstract names.
 func TestPacketEcho(t *testing.T) {
 	guard(t, 300*time.Second)
 	kinds := []struct {
 		name, network string
+		address       string   // the server's; unixgram: a fresh path
+		peerNets      []string // the peers' networks, in turn
 		largest       int
 	}{
-		{"udp4", "udp4", 65507},
-		{"udp6", "udp6", 65527},
-		{"unixgram path", "unixgram", 65507},
-		{"unixgram abstract", "unixgram", 65507},
+		{"udp4", "udp4", "127.0.0.1:0", []string{"udp4"}, 65507},
+		{"udp6", "udp6", "[::1]:0", []string{"udp6"}, 65527},
+		{"udp dual-stack", "udp", "[::]:0", []string{"udp4", "udp6"}, 65507},
+		{"unixgram path", "unixgram", "", []string{"unixgram"}, 65507},
+		{"unixgram abstract", "unixgram", "", []string{"unixgram"}, 65507},
 	}
 	const peersOfEach = 4
 	forEachPacketBackend(t, func(t *testing.T, b *backend) {
 		for _, k := range kinds {
 			t.Run(k.name, func(t *testing.T) {
-				address := map[string]string{"udp4": "127.0.0.1:0", "udp6": "[::1]:0"}[k.network]
 				abstract := k.name == "unixgram abstract"
+				address := k.address
 				if k.network == "unixgram" {
 					address = unixgramPath(t, abstract)
 				}
 				srv := listenPacketT(t, b, k.network, address)
 				require.NoError(t, srv.(interface{ SetReadBuffer(int) error }).SetReadBuffer(4<<20))
 				packetEchoT(t, srv)
-				to := srv.LocalAddr()
+				// local is where a peer of network pnet binds, to where it
+				// sends.
+				local := func(pnet string) (string, net.Addr) {
+					port := 0
+					if a, ok := srv.LocalAddr().(*net.UDPAddr); ok {
+						port = a.Port
+					}
+					switch pnet {
+					case "udp4":
+						return "127.0.0.1:0", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+					case "udp6":
+						return "[::1]:0", &net.UDPAddr{IP: net.IPv6loopback, Port: port}
+					}
+					return unixgramPath(t, abstract), srv.LocalAddr()
+				}
 
 				var peers []*echoPeer
-				unconnected := func(name string, pc net.PacketConn) *echoPeer {
+				unconnected := func(name string, pc net.PacketConn, to net.Addr) *echoPeer {
 					_ = pc.(interface{ SetReadBuffer(int) error }).SetReadBuffer(1 << 20)
 					return &echoPeer{name: name, conn: pc,
 						write: func(p []byte) error { _, err := pc.WriteTo(p, to); return err },
 						read:  func(p []byte) (int, error) { n, _, err := pc.ReadFrom(p); return n, err }}
 				}
 				for i := range peersOfEach {
-					local := address
-					if k.network == "unixgram" {
-						local = unixgramPath(t, abstract)
-					}
+					pnet := k.peerNets[i%len(k.peerNets)]
+					laddr, to := local(pnet)
 					peers = append(peers,
-						unconnected(fmt.Sprintf("stdlib %d", i), listenPacketT(t, stdlibBackend, k.network, local)))
-					if k.network == "unixgram" {
-						local = unixgramPath(t, abstract)
-					}
+						unconnected(fmt.Sprintf("stdlib %s %d", pnet, i), listenPacketT(t, stdlibBackend, pnet, laddr), to))
+					laddr, to = local(pnet)
 					peers = append(peers,
-						unconnected(fmt.Sprintf("%s %d", b.name, i), listenPacketT(t, b, k.network, local)))
+						unconnected(fmt.Sprintf("%s %s %d", b.name, pnet, i), listenPacketT(t, b, pnet, laddr), to))
 					if k.network != "unixgram" { // a dialed Unix socket is unnamed: no echo could come back
-						c := dialPacketT(t, b, k.network, to.String())
-						peers = append(peers, &echoPeer{name: fmt.Sprintf("%s dialed %d", b.name, i), conn: c,
+						c := dialPacketT(t, b, pnet, to.String())
+						peers = append(peers, &echoPeer{name: fmt.Sprintf("%s dialed %s %d", b.name, pnet, i), conn: c,
 							write: func(p []byte) error { _, err := c.Write(p); return err }, read: c.Read})
 					}
 				}
