@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/coder/websocket v1.8.15
+	github.com/miekg/dns v1.1.73
 	github.com/ringnet/ringnet v0.0.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/net v0.62.0
