@@ -121,14 +121,3 @@ func forEachPacketBackend(t *testing.T, f func(t *testing.T, b *backend)) {
 		f(t, b)
 	})
 }
-
-// ringnetBackends returns the non-reference backends.
-func ringnetBackends() []*backend {
-	var out []*backend
-	for _, b := range allBackends {
-		if !b.std {
-			out = append(out, b)
-		}
-	}
-	return out
-}

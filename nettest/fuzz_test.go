@@ -923,3 +923,14 @@ func sideBySide(na string, a []string, nb string, b []string, diff int) string {
 	}
 	return sb.String()
 }
+
+// ringnetBackends returns the non-reference backends.
+func ringnetBackends() []*backend {
+	var out []*backend
+	for _, b := range allBackends {
+		if !b.std {
+			out = append(out, b)
+		}
+	}
+	return out
+}

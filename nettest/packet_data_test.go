@@ -1,27 +1,20 @@
-//go:build unix
-
 package nettest_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/ipv4"
-	"golang.org/x/sys/unix"
 )
 
 // packetEchoT echoes every datagram pc receives back to its sender, until
@@ -126,55 +119,69 @@ func (p *echoPeer) roundTrips(id int, sizes []int, resent *atomic.Int64) error {
 // TestPacketEcho echoes datagrams of every size from zero to the largest
 // through a server on each backend, from many peers at once (the
 // standard library's unconnected sockets, the backend's own, dialed and
-// not), every byte checked: IPv4, IPv6, Unix datagram sockets with path
-// and abstract names.
+// not), every byte checked: IPv4, IPv6, a dual-stack server (bound to
+// [::]) with IPv4 and IPv6 peers, Unix datagram sockets with path and
+// abstract names.
 func TestPacketEcho(t *testing.T) {
 	guard(t, 300*time.Second)
 	kinds := []struct {
 		name, network string
+		address       string   // the server's; unixgram: a fresh path
+		peerNets      []string // the peers' networks, in turn
 		largest       int
 	}{
-		{"udp4", "udp4", 65507},
-		{"udp6", "udp6", 65527},
-		{"unixgram path", "unixgram", 65507},
-		{"unixgram abstract", "unixgram", 65507},
+		{"udp4", "udp4", "127.0.0.1:0", []string{"udp4"}, 65507},
+		{"udp6", "udp6", "[::1]:0", []string{"udp6"}, 65527},
+		{"udp dual-stack", "udp", "[::]:0", []string{"udp4", "udp6"}, 65507},
+		{"unixgram path", "unixgram", "", []string{"unixgram"}, 65507},
+		{"unixgram abstract", "unixgram", "", []string{"unixgram"}, 65507},
 	}
 	const peersOfEach = 4
 	forEachPacketBackend(t, func(t *testing.T, b *backend) {
 		for _, k := range kinds {
 			t.Run(k.name, func(t *testing.T) {
-				address := map[string]string{"udp4": "127.0.0.1:0", "udp6": "[::1]:0"}[k.network]
 				abstract := k.name == "unixgram abstract"
+				address := k.address
 				if k.network == "unixgram" {
 					address = unixgramPath(t, abstract)
 				}
 				srv := listenPacketT(t, b, k.network, address)
 				require.NoError(t, srv.(interface{ SetReadBuffer(int) error }).SetReadBuffer(4<<20))
 				packetEchoT(t, srv)
-				to := srv.LocalAddr()
+				// local is where a peer of network pnet binds, to where it
+				// sends.
+				local := func(pnet string) (string, net.Addr) {
+					port := 0
+					if a, ok := srv.LocalAddr().(*net.UDPAddr); ok {
+						port = a.Port
+					}
+					switch pnet {
+					case "udp4":
+						return "127.0.0.1:0", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+					case "udp6":
+						return "[::1]:0", &net.UDPAddr{IP: net.IPv6loopback, Port: port}
+					}
+					return unixgramPath(t, abstract), srv.LocalAddr()
+				}
 
 				var peers []*echoPeer
-				unconnected := func(name string, pc net.PacketConn) *echoPeer {
+				unconnected := func(name string, pc net.PacketConn, to net.Addr) *echoPeer {
 					_ = pc.(interface{ SetReadBuffer(int) error }).SetReadBuffer(1 << 20)
 					return &echoPeer{name: name, conn: pc,
 						write: func(p []byte) error { _, err := pc.WriteTo(p, to); return err },
 						read:  func(p []byte) (int, error) { n, _, err := pc.ReadFrom(p); return n, err }}
 				}
 				for i := range peersOfEach {
-					local := address
-					if k.network == "unixgram" {
-						local = unixgramPath(t, abstract)
-					}
+					pnet := k.peerNets[i%len(k.peerNets)]
+					laddr, to := local(pnet)
 					peers = append(peers,
-						unconnected(fmt.Sprintf("stdlib %d", i), listenPacketT(t, stdlibBackend, k.network, local)))
-					if k.network == "unixgram" {
-						local = unixgramPath(t, abstract)
-					}
+						unconnected(fmt.Sprintf("stdlib %s %d", pnet, i), listenPacketT(t, stdlibBackend, pnet, laddr), to))
+					laddr, to = local(pnet)
 					peers = append(peers,
-						unconnected(fmt.Sprintf("%s %d", b.name, i), listenPacketT(t, b, k.network, local)))
+						unconnected(fmt.Sprintf("%s %s %d", b.name, pnet, i), listenPacketT(t, b, pnet, laddr), to))
 					if k.network != "unixgram" { // a dialed Unix socket is unnamed: no echo could come back
-						c := dialPacketT(t, b, k.network, to.String())
-						peers = append(peers, &echoPeer{name: fmt.Sprintf("%s dialed %d", b.name, i), conn: c,
+						c := dialPacketT(t, b, pnet, to.String())
+						peers = append(peers, &echoPeer{name: fmt.Sprintf("%s dialed %s %d", b.name, pnet, i), conn: c,
 							write: func(p []byte) error { _, err := c.Write(p); return err }, read: c.Read})
 					}
 				}
@@ -472,296 +479,6 @@ func TestPacketCloseUnblocks(t *testing.T) {
 			})
 		}
 	})
-}
-
-// TestPacketReadBatch reads batches beside x/net/ipv4's ReadBatch on a
-// *net.UDPConn: the same datagrams, counts, flags and addresses, spread
-// over several buffers per message, and errors.
-func TestPacketReadBatch(t *testing.T) {
-	guard(t, 60*time.Second)
-	run := func(t *testing.T, b *backend) []string {
-		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
-		peer := udpPeerT(t, "udp4")
-		for i, size := range []int{10, 0, 300, 1200, 50} {
-			_, err := peer.WriteTo(datagram(2, i, size), c.LocalAddr())
-			require.NoError(t, err)
-		}
-		time.Sleep(50 * time.Millisecond) // all five arrive: one batch takes them
-		var out []string
-		for len(out) < 5 {
-			ms := make([]ipv4.Message, 8)
-			for i := range ms {
-				ms[i].Buffers = [][]byte{make([]byte, 100), make([]byte, 200)}
-				ms[i].OOB = make([]byte, 64)
-			}
-			require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
-			n, err := batchReader(c).ReadBatch(ms, 0)
-			require.NoError(t, err)
-			for _, m := range ms[:n] {
-				data := append(append([]byte(nil), m.Buffers[0]...), m.Buffers[1]...)[:m.N]
-				out = append(out, describe("batch of %d: N=%d NN=%d Flags=%#x Addr=%s bytes=%x", n, m.N, m.NN, m.Flags,
-					describeUDPAddr(m.Addr.(*net.UDPAddr)), data))
-			}
-		}
-		// Nothing queued: MSG_DONTWAIT fails at once, a deadline in time.
-		n, err := batchReader(c).ReadBatch(make([]ipv4.Message, 1), unix.MSG_DONTWAIT)
-		out = append(out, describe("MSG_DONTWAIT: %d %q", n, errChain(err)))
-		n, err = batchReader(c).ReadBatch(nil, 0)
-		out = append(out, describe("none: %d %v", n, err))
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
-		n, err = batchReader(c).ReadBatch(make([]ipv4.Message, 1), 0)
-		out = append(out, describe("deadline: %d %q", n, errChain(err)))
-		require.NoError(t, c.Close())
-		n, err = batchReader(c).ReadBatch(make([]ipv4.Message, 1), 0)
-		out = append(out, describe("closed: %d %q", n, errChain(err)))
-		return out
-	}
-	forEachPacketBackend(t, func(t *testing.T, b *backend) {
-		want := run(t, stdlibBackend)
-		got := run(t, b)
-		for i := range max(len(want), len(got)) {
-			if i < len(want) {
-				t.Logf("stdlib: %s", want[i])
-			}
-		}
-		assert.Equal(t, want, got)
-	})
-}
-
-// TestPacketRights passes descriptors over a Unix datagram socket: those
-// ReadMsgUnix takes are open and usable, those nobody takes (ReadFrom,
-// too little oob) are closed, leaving none open behind.
-func TestPacketRights(t *testing.T) {
-	guard(t, 60*time.Second)
-	forEachPacketBackend(t, func(t *testing.T, b *backend) {
-		c := listenPacketT(t, b, "unixgram", unixgramPath(t, false)).(unixgramAPI)
-		sender := listenPacketT(t, b, "unixgram", unixgramPath(t, false)).(unixgramAPI)
-		to := c.LocalAddr().(*net.UnixAddr)
-		r, w, err := os.Pipe()
-		require.NoError(t, err)
-		defer r.Close()
-		defer w.Close()
-		before := countFDs()
-		rights := unix.UnixRights(int(w.Fd()), int(w.Fd()))
-		for range 3 {
-			n, oobn, err := sender.WriteMsgUnix([]byte("fds"), rights, to)
-			require.NoError(t, err)
-			assert.Equal(t, 3, n)
-			assert.Equal(t, len(rights), oobn)
-		}
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
-		// Taken: both descriptors arrive, and write into the pipe.
-		oob := make([]byte, 64)
-		n, oobn, flags, _, err := c.ReadMsgUnix(make([]byte, 10), oob)
-		require.NoError(t, err)
-		assert.Equal(t, 3, n)
-		assert.Zero(t, flags&unix.MSG_CTRUNC)
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		require.NoError(t, err)
-		require.Len(t, msgs, 1)
-		fds, err := unix.ParseUnixRights(&msgs[0])
-		require.NoError(t, err)
-		require.Len(t, fds, 2)
-		for _, fd := range fds {
-			flag, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-			require.NoError(t, err)
-			assert.NotZero(t, flag&unix.FD_CLOEXEC, "received close-on-exec, as net's ReadMsgUnix does")
-			_, err = unix.Write(fd, []byte("y"))
-			require.NoError(t, err)
-			unix.Close(fd)
-		}
-		// Not taken: ReadFrom drops both, an oob with room for one keeps
-		// one and drops the other.
-		_, _, err = c.ReadFrom(make([]byte, 10))
-		require.NoError(t, err)
-		oob = make([]byte, unix.CmsgLen(4)) // room for one
-		_, oobn, flags, _, err = c.ReadMsgUnix(make([]byte, 10), oob)
-		require.NoError(t, err)
-		assert.NotZero(t, flags&unix.MSG_CTRUNC)
-		msgs, err = unix.ParseSocketControlMessage(oob[:oobn])
-		require.NoError(t, err)
-		require.Len(t, msgs, 1)
-		fds, err = unix.ParseUnixRights(&msgs[0])
-		require.NoError(t, err)
-		require.Len(t, fds, 1)
-		unix.Close(fds[0])
-		// None of the descriptors dropped is left open.
-		assert.Eventually(t, func() bool { return countFDs() == before }, stepTimeout, 10*time.Millisecond,
-			"descriptors open: %d before, %d after", before, countFDs())
-		got := make([]byte, 4)
-		k, err := r.Read(got)
-		require.NoError(t, err)
-		assert.Equal(t, "yy", string(got[:k]))
-	})
-}
-
-// TestPacketUnreadBound floods a socket that nobody reads: the loop stops
-// receiving at its queue's bounds, leaving the rest to the kernel's socket
-// buffer (which drops beyond it), so memory stays bounded; the reader
-// then gets what was kept, in order, and the socket works on.
-func TestPacketUnreadBound(t *testing.T) {
-	guard(t, 120*time.Second)
-	for _, b := range ringnetBackends() {
-		if b.listenPacket == nil {
-			continue
-		}
-		t.Run(b.name, func(t *testing.T) { unreadBound(t, b) })
-	}
-}
-
-func unreadBound(t *testing.T, b *backend) {
-	{
-		c := listenPacketT(t, b, "udp4", "127.0.0.1:0").(udpAPI)
-		peer := udpPeerT(t, "udp4")
-		// Sent in bursts the loop keeps up with (the kernel would drop
-		// most of one long burst before the loop could queue them),
-		// until the loop pauses.
-		before := b.stats().RecvPauses
-		sent := 0
-		for b.stats().RecvPauses == before {
-			require.Less(t, sent, 200000, "the loop never paused: %s", b.statsDetail())
-			for range 100 {
-				_, err := peer.WriteTo(datagram(4, sent, 200), c.LocalAddr())
-				require.NoError(t, err)
-				sent++
-			}
-			time.Sleep(time.Millisecond)
-		}
-		// More, which the kernel's buffer takes until it is full.
-		for range 2000 {
-			_, err := peer.WriteTo(datagram(4, sent, 200), c.LocalAddr())
-			require.NoError(t, err)
-			sent++
-		}
-		got, last := 0, -1
-		buf := make([]byte, 300)
-		for {
-			require.NoError(t, c.SetReadDeadline(time.Now().Add(500*time.Millisecond)))
-			n, _, err := c.ReadFrom(buf)
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				break
-			}
-			require.NoError(t, err)
-			require.Equal(t, 200, n)
-			seq := int(binary.BigEndian.Uint32(buf[4:]))
-			require.Greater(t, seq, last, "datagrams out of order")
-			require.Equal(t, datagram(4, seq, 200), buf[:n])
-			last = seq
-			got++
-		}
-		t.Logf("%d of %d datagrams kept (the loop's queue holds at most 1,024, the kernel's buffer the rest)", got, sent)
-		assert.Less(t, got, 2000, "kept more than the loop's bound and the kernel's buffer together")
-		assert.Greater(t, got, 500, "the loop's queue held far fewer than its bound")
-		_, err := peer.WriteTo([]byte("after"), c.LocalAddr())
-		require.NoError(t, err)
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(stepTimeout)))
-		n, _, err := c.ReadFrom(buf)
-		require.NoError(t, err)
-		assert.Equal(t, "after", string(buf[:n]))
-	}
-}
-
-// packetEMFILEChildEnv, set to a backend's name, makes the test binary a
-// child process of TestPacketEMFILE.
-const packetEMFILEChildEnv = "NETTEST_PACKETEMFILE_CHILD"
-
-// TestPacketEMFILE opens datagram sockets, in a child process with a low
-// RLIMIT_NOFILE, until ListenPacket fails: the error must be net's (a
-// *net.OpError for "listen" wrapping EMFILE in an *os.SyscallError), and
-// a socket must open again at once after a few are closed.
-func TestPacketEMFILE(t *testing.T) {
-	if name := os.Getenv(packetEMFILEChildEnv); name != "" {
-		packetEMFILEChild(t, name)
-		return
-	}
-	guard(t, 120*time.Second)
-	forEachPacketBackend(t, func(t *testing.T, b *backend) {
-		ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestPacketEMFILE$", "-test.v", "-test.timeout=35s")
-		cmd.Env = append(os.Environ(), packetEMFILEChildEnv+"="+b.name)
-		cmd.WaitDelay = 5 * time.Second
-		out, err := cmd.CombinedOutput()
-		for _, l := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(l, "CHILD ") {
-				t.Log(l)
-			}
-		}
-		require.NoError(t, err, "child:\n%s", out)
-		require.Contains(t, string(out), "CHILD DONE", "child:\n%s", out)
-	})
-}
-
-func packetEMFILEChild(t *testing.T, name string) {
-	b := backendByName(name)
-	require.NotNil(t, b, "backend %q", name)
-	// The first socket probes the backend and starts its loops; keeping it
-	// open keeps them running.
-	keep, err := b.listenPacket("udp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer keep.Close()
-
-	var orig unix.Rlimit
-	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &orig))
-	low := orig
-	setRlimit(&low.Cur, countFDs()+24)
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &low))
-	defer func() { require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &orig)) }()
-
-	var socks []net.PacketConn
-	defer func() {
-		for _, s := range socks {
-			s.Close()
-		}
-	}()
-	var ourErr error
-	for range 100 {
-		s, err := b.listenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			ourErr = err
-			break
-		}
-		socks = append(socks, s)
-	}
-	require.Error(t, ourErr, "100 sockets under a limit of %d descriptors", low.Cur)
-	fmt.Printf("CHILD %s: ListenPacket failed after %d sockets: %v\n", name, len(socks), ourErr)
-	var netErr error
-	for range 4 {
-		s, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			netErr = err
-			break
-		}
-		socks = append(socks, s)
-	}
-	require.Error(t, netErr)
-	fmt.Printf("CHILD %s: net.ListenPacket then failed: %v\n", name, netErr)
-	if ourErr.Error() != netErr.Error() {
-		// With one descriptor free net makes its socket where ringnet,
-		// which then needs a second for the loop's duplicate, fails.
-		fmt.Printf("CHILD %s: note: the texts differ: %q vs net's %q\n", name, ourErr, netErr)
-	}
-	for _, err := range []error{ourErr, netErr} {
-		var oe *net.OpError
-		require.ErrorAs(t, err, &oe, "%T %v", err, err)
-		assert.Equal(t, "listen", oe.Op)
-		assert.Equal(t, "udp4", oe.Net)
-		assert.ErrorIs(t, err, syscall.EMFILE)
-		var se *os.SyscallError
-		assert.ErrorAs(t, err, &se, "an *os.SyscallError naming the failed call")
-	}
-	// Closing a few makes room again, at once: Close returns once the
-	// descriptor is closed.
-	for _, s := range socks[len(socks)-3:] {
-		require.NoError(t, s.Close())
-	}
-	socks = socks[:len(socks)-3]
-	s, err := b.listenPacket("udp4", "127.0.0.1:0")
-	require.NoError(t, err, "after closing 3 sockets")
-	socks = append(socks, s)
-	_, err = s.WriteTo([]byte("works"), keep.LocalAddr())
-	require.NoError(t, err)
-	fmt.Printf("CHILD DONE\n")
 }
 
 // TestPacketCloseReadIdle shuts a Unix datagram socket's reading side:

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ringnet/ringnet"
 )
 
@@ -19,8 +21,11 @@ type backend struct {
 	ringnet bool
 	// listen is the backend's net.Listen.
 	listen func(network, address string) (net.Listener, error)
-	// dial is the backend's net.Dialer.DialContext.
+	// dial is the backend's net.Dialer.DialContext ("udp" included: a
+	// connected datagram socket).
 	dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// listenPacket is the backend's net.ListenPacket.
+	listenPacket func(network, address string) (net.PacketConn, error)
 }
 
 var stdDialer net.Dialer
@@ -37,12 +42,15 @@ func ringnetBackend(name string) backend {
 			return lc.Listen(context.Background(), network, address)
 		},
 		dial: d.DialContext,
+		listenPacket: func(network, address string) (net.PacketConn, error) {
+			return lc.ListenPacket(context.Background(), network, address)
+		},
 	}
 }
 
 // backends is the table every test runs on. Adding a backend is one line.
 var backends = []backend{
-	{name: "stdlib", listen: net.Listen, dial: stdDialer.DialContext},
+	{name: "stdlib", listen: net.Listen, dial: stdDialer.DialContext, listenPacket: net.ListenPacket},
 	ringnetBackend("io_uring"),
 	ringnetBackend("poll"),
 }
@@ -95,4 +103,25 @@ func checkNoConns(t *testing.T) {
 	if conns != 0 || bufs != 0 {
 		t.Errorf("after the test ringnet still owns %d connections and %d buffers: %+v", conns, bufs, ringnet.Stats())
 	}
+}
+
+// requireUDPConnOf fails t unless c is backend b's UDP socket: a
+// *net.UDPConn from the standard library, a *ringnet.UDPConn from ringnet,
+// with a loop of that backend running to serve it. It proves that a test
+// runs its datagrams through the backend it names.
+func requireUDPConnOf(t *testing.T, b backend, c any) {
+	t.Helper()
+	if !b.ringnet {
+		require.IsType(t, (*net.UDPConn)(nil), c)
+		return
+	}
+	require.IsType(t, (*ringnet.UDPConn)(nil), c)
+	var loops []string
+	for _, s := range ringnet.Stats() {
+		if s.Backend == b.name && s.Conns > 0 {
+			return
+		}
+		loops = append(loops, s.Backend)
+	}
+	require.Failf(t, "no loop serves the socket", "want a %s loop owning sockets, have loops %v", b.name, loops)
 }
